@@ -1,0 +1,28 @@
+#pragma once
+
+#include "util/result.hpp"
+
+#include <functional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace rag::cli {
+
+// Runs a parsed subcommand; its options were filled in by CLI11.
+using Runner = std::function<Result<int>()>;
+
+// Each adds its subcommand (options, help, examples) to `app` and returns the
+// runner that validates the options and executes the command.
+Runner add_listen(CLI::App& app);
+Runner add_inspect(CLI::App& app);
+
+// Add `--log FILE` (env RAG_LOG) to `sub`, storing into `path`.
+void add_log_option(CLI::App& sub, std::string& path);
+
+// Return `path`, or the default log path when it is empty.
+std::string resolve_log_path(const std::string& path);
+
+} // namespace rag::cli

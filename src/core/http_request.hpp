@@ -1,0 +1,85 @@
+#pragma once
+
+#include "core/record.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace rag::core {
+
+// A request as it came on the wire: nothing decoded, nothing reordered.
+struct HttpRequest
+{
+  std::string method;
+  std::string target;         // raw, exactly as in the request line
+  std::string http_version;   // "HTTP/1.1" / "HTTP/1.0"
+  Headers headers;            // arrival order, original case, empty values kept
+  std::string body;           // de-chunked when `chunked`
+  bool chunked = false;
+  bool keep_alive = true;     // from version + Connection header
+  bool expect_continue = false;
+};
+
+struct HttpLimits
+{
+  std::size_t max_header_bytes = 64 * 1024;        // request line + headers
+  std::size_t max_body_bytes = 25 * 1024 * 1024;   // after de-chunking
+};
+
+// Incremental HTTP/1.x request parser: feed bytes as they arrive; it reports when
+// the head is complete (so a server can answer 100-continue / reject early) and
+// when the whole request is complete. Bytes past the request stay buffered for
+// the next one (pipelining).
+class HttpRequestParser
+{
+public:
+  enum class State {
+    need_more,      // feed more bytes
+    head_complete,  // head parsed, body pending (reported once, before any body byte)
+    complete,       // request() holds a whole request; call reset_for_next()
+    error,          // status()/reason() say what to answer; close afterwards
+  };
+
+  explicit HttpRequestParser(HttpLimits limits = {});
+
+  // Append received bytes and advance; returns the new state.
+  State feed(std::string_view bytes);
+  // Advance on what is buffered already (after head_complete, or after reset).
+  State advance();
+
+  State state() const { return m_state; }
+  const HttpRequest& request() const { return m_request; }
+  HttpRequest take_request();
+  // On error: the status to answer (400, 413, 431, 501, 505) and a short reason.
+  int status() const { return m_status; }
+  const std::string& reason() const { return m_reason; }
+  // Declared body length when known from Content-Length, else -1.
+  long long content_length() const { return m_content_length; }
+
+  // Drop the finished request, keep any pipelined bytes, start on the next one.
+  void reset_for_next();
+  // True when no byte of a next request has been buffered.
+  bool buffer_empty() const { return m_pos >= m_buffer.size(); }
+
+private:
+  State fail(int status, std::string reason);
+  State parse_head();
+  State parse_body();
+
+  HttpLimits m_limits;
+  State m_state = State::need_more;
+  HttpRequest m_request;
+  std::string m_buffer;
+  std::size_t m_pos = 0;           // parse position in m_buffer
+  std::size_t m_scan_from = 0;     // where the head-end search resumes
+  long long m_content_length = -1;
+  bool m_head_done = false;
+  int m_status = 0;
+  std::string m_reason;
+  // chunked decoding state
+  enum class ChunkState { size, data, data_crlf, trailers } m_chunk_state = ChunkState::size;
+  std::size_t m_chunk_left = 0;
+};
+
+} // namespace rag::core

@@ -1,0 +1,71 @@
+#pragma once
+
+#include "core/http_request.hpp"
+#include "util/result.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rag::net {
+
+struct ServerOptions
+{
+  std::string host = "127.0.0.1";   // IPv4 or IPv6 literal, or "localhost"
+  int port = 7777;                   // 0 = kernel picks
+  core::HttpLimits limits;
+  int header_timeout_s = 30;         // a request head must arrive within this
+  int idle_timeout_s = 75;           // idle keep-alive connections are closed after this
+  std::size_t max_connections = 4096;
+};
+
+// What a handler sends back.
+struct HttpResponse
+{
+  int status = 200;
+  core::Headers headers;   // Content-Length and Connection are added by the server
+  std::string body;
+};
+
+// Peer and local addresses as "IP:PORT" / "[IPv6]:PORT", from the socket itself.
+struct Peer
+{
+  std::string remote;
+  std::string local;
+};
+
+// A byte-exact HTTP/1.x server built for capture: one thread per connection
+// (idle keep-alive clients never starve new ones), TCP_NODELAY, backlog 511,
+// SO_REUSEADDR without SO_REUSEPORT (a busy port is an error, never shared),
+// any method, pipelining, 100-continue, bounded head (431) and body (413).
+class CaptureServer
+{
+public:
+  using Handler = std::function<HttpResponse(core::HttpRequest&&, const Peer&)>;
+  // Told about requests rejected before the handler (status, reason, peer).
+  using RejectFn = std::function<void(int, const std::string&, const Peer&)>;
+
+  // Bind and listen; a bad address or a port in use is an Error naming it.
+  static Result<std::unique_ptr<CaptureServer>> bind(const ServerOptions& options);
+  ~CaptureServer();
+
+  // The bound address as a URL, e.g. "http://127.0.0.1:7777" or "http://[::1]:7777".
+  std::string url() const;
+  // The bound "HOST:PORT" ("[::1]:PORT" for IPv6).
+  std::string address() const;
+  int port() const;
+
+  // Serve until stop(); returns after in-flight requests finished (bounded wait).
+  void serve(Handler handler, RejectFn on_reject = {});
+  // Stop accepting, let in-flight requests finish, close idle connections.
+  // Safe to call from any thread, more than once.
+  void stop();
+
+private:
+  struct Impl;
+  explicit CaptureServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace rag::net
