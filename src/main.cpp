@@ -1,6 +1,7 @@
 #include "cli/main.hpp"
 
-int main(int argc, char** argv)
+int
+main(int argc, char** argv)
 {
   return rag::cli::main(argc, argv);
 }

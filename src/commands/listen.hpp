@@ -9,7 +9,7 @@ namespace rag::commands {
 
 struct ListenOptions
 {
-  std::string log_path;                         // resolved (never empty)
+  std::string log_path; // resolved (never empty)
   std::string host = "127.0.0.1";
   int port = 7777;
   int respond_status = 200;

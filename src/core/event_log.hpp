@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -35,28 +37,55 @@ public:
 
   // Append `line` (one JSON record without newline) plus '\n' in a single write()
   // under the shared lock; a torn last line left by a crashed writer is cut off first.
+  // A line containing '\n' is an Error (it would split the record); a failed write
+  // is undone (the file is cut back) so it never leaves a torn line behind. When
+  // the path names another file than the one opened (a prune renamed a new log
+  // over it, or it was deleted), the writer reopens the path first.
   Result<void> append(std::string_view line);
 
   const std::string& path() const { return m_path; }
 
 private:
   EventLogWriter(int fd, std::string path, Warn warn);
+  // Take the flock on the file the path names now, reopening it first when it was
+  // replaced (prune renames a rewritten log over it) or removed.
+  Result<void> lock_current_file();
+  // Cut the file (of `size` bytes, not ending in '\n') just after its last '\n'
+  // and warn; return the new size. Called with the lock held.
+  Result<std::uint64_t> repair_torn_tail(std::uint64_t size);
   int m_fd = -1;
   std::string m_path;
   Warn m_warn;
+  // flock() belongs to the open file description, which all threads share, so
+  // threads of one process serialise on this mutex before taking the flock.
+  // Behind a pointer so the writer stays movable.
+  std::unique_ptr<std::mutex> m_mutex;
 };
 
 // One complete line of the log (without its newline).
 struct LogLine
 {
-  std::uint64_t number = 0;   // 1-based line number; 0 when reading backwards
-                              // (computed only for warnings)
-  std::uint64_t offset = 0;   // byte offset of the line's first byte
+  std::uint64_t number = 0; // 1-based line number; 0 when unknown: reading backwards
+                            // or from a start_offset > 0 (computed only for warnings)
+  std::uint64_t offset = 0; // byte offset of the line's first byte
   std::string_view text;
 };
 
-// Reads the event log. Bad lines (torn, corrupt, unknown kind) are skipped and
-// reported once each through `warn` as "FILE:LINE: skipped corrupt line (REASON)".
+// What a record reader does about a last line that has no '\n'.
+enum class TornTail {
+  // Skip it with one warning "FILE:LINE: skipped torn last line (N bytes, no
+  // newline)", but only after confirming under a shared flock that no writer is
+  // in the middle of writing it (so a live log never gives a false warning).
+  warn,
+  // Skip it silently: for a follower that polls a growing log and would otherwise
+  // repeat the warning on every poll; it resumes from the returned offset.
+  ignore,
+};
+
+// Reads the event log. Bad lines (corrupt, unknown kind, unsupported version) are
+// skipped and reported once each through `warn` as "FILE:LINE: skipped corrupt line
+// (REASON)"; a torn last line as described at TornTail. Readers take no lock except
+// for that torn-tail check, so they never slow down writers.
 class EventLogReader
 {
 public:
@@ -69,25 +98,31 @@ public:
 
   explicit EventLogReader(std::string path, Warn warn = {});
 
-  // Call `fn` for every complete line from `start_offset` on, in file order; a
-  // last line without '\n' is not delivered. Return the offset just past the last
-  // delivered line (where a follower resumes). A missing file reads as empty.
+  // Call `fn` for every complete line from `start_offset` (a line start) up to the
+  // file size seen when the call began, in file order; a last line without '\n'
+  // is not delivered and never warned about. Return the offset just past the last
+  // delivered line (where a follower resumes; when `fn` stops early, just past the
+  // line it stopped on). A missing file reads as empty. The `text` of a LogLine
+  // is valid only during the call.
   Result<std::uint64_t> for_each_line(const LineFn& fn, std::uint64_t start_offset = 0) const;
 
   // Call `fn` for every complete line from the end of the file backwards,
-  // reading the file in blocks from its end (cost independent of file size).
+  // reading the file in blocks from its end (cost independent of file size);
+  // a trailing partial line is skipped silently.
   Result<void> for_each_line_reverse(const LineFn& fn) const;
 
   // Parse lines in file order; lines rejected by `raw` are not parsed, bad lines
   // are skipped with a warning. Return the offset past the last complete line.
   Result<std::uint64_t> for_each_record(const RecordFn& fn, const RawFilter& raw = {},
-                                        std::uint64_t start_offset = 0) const;
+                                        std::uint64_t start_offset = 0,
+                                        TornTail torn_tail = TornTail::warn) const;
 
   // As for_each_record, newest first, reading from the end.
-  Result<void> for_each_record_reverse(const RecordFn& fn, const RawFilter& raw = {}) const;
+  Result<void> for_each_record_reverse(const RecordFn& fn, const RawFilter& raw = {},
+                                       TornTail torn_tail = TornTail::warn) const;
 
-  // Find the event whose id starts with `prefix` ("evt_" optional); no match or
-  // several matches (listed in the message) is an Error.
+  // Find the event whose id starts with `prefix` ("evt_" optional, case-insensitive);
+  // no match or several matches (up to 5 listed in the message) is an Error.
   Result<Event> find_event(std::string_view prefix) const;
 
   const std::string& path() const { return m_path; }

@@ -12,19 +12,19 @@ namespace rag::core {
 struct HttpRequest
 {
   std::string method;
-  std::string target;         // raw, exactly as in the request line
-  std::string http_version;   // "HTTP/1.1" / "HTTP/1.0"
-  Headers headers;            // arrival order, original case, empty values kept
-  std::string body;           // de-chunked when `chunked`
+  std::string target;       // raw, exactly as in the request line
+  std::string http_version; // "HTTP/1.1" / "HTTP/1.0"
+  Headers headers;          // arrival order, original case, empty values kept
+  std::string body;         // de-chunked when `chunked`
   bool chunked = false;
-  bool keep_alive = true;     // from version + Connection header
-  bool expect_continue = false;
+  bool keep_alive = true;       // from version + Connection header
+  bool expect_continue = false; // HTTP/1.1 with `Expect: 100-continue`
 };
 
 struct HttpLimits
 {
-  std::size_t max_header_bytes = 64 * 1024;        // request line + headers
-  std::size_t max_body_bytes = 25 * 1024 * 1024;   // after de-chunking
+  std::size_t max_header_bytes = 64 * 1024;      // request line + headers
+  std::size_t max_body_bytes = 25 * 1024 * 1024; // after de-chunking
 };
 
 // Incremental HTTP/1.x request parser: feed bytes as they arrive; it reports when
@@ -35,15 +35,16 @@ class HttpRequestParser
 {
 public:
   enum class State {
-    need_more,      // feed more bytes
-    head_complete,  // head parsed, body pending (reported once, before any body byte)
-    complete,       // request() holds a whole request; call reset_for_next()
-    error,          // status()/reason() say what to answer; close afterwards
+    need_more,     // feed more bytes
+    head_complete, // head parsed, body pending (reported once, before any body byte)
+    complete,      // request() holds a whole request; call reset_for_next()
+    error,         // status()/reason() say what to answer; close afterwards
   };
 
   explicit HttpRequestParser(HttpLimits limits = {});
 
-  // Append received bytes and advance; returns the new state.
+  // Append received bytes and advance; returns the new state. In `complete` the
+  // bytes are only buffered (for the next request); in `error` they are dropped.
   State feed(std::string_view bytes);
   // Advance on what is buffered already (after head_complete, or after reset).
   State advance();
@@ -61,25 +62,41 @@ public:
   void reset_for_next();
   // True when no byte of a next request has been buffered.
   bool buffer_empty() const { return m_pos >= m_buffer.size(); }
+  // Bytes held in the internal buffer right now (parsed or not); bounded by the
+  // head limit plus one feed while a head is incomplete.
+  std::size_t buffered_bytes() const { return m_buffer.size(); }
 
 private:
   State fail(int status, std::string reason);
-  State parse_head();
-  State parse_body();
+  // Run the state machine over data[pos..], advancing `pos` past consumed bytes.
+  State run(std::string_view data, std::size_t& pos);
+  // Return the index of the next LF in data[pos..] (resuming where the last search
+  // stopped), or npos when the line is not complete yet.
+  std::size_t find_line_end(std::string_view data, std::size_t pos);
+  State parse_head(std::string_view data, std::size_t& pos);
+  State parse_request_line(std::string_view line);
+  State parse_header_line(std::string_view line);
+  State finish_head();
+  State parse_body(std::string_view data, std::size_t& pos);
+  State parse_chunked(std::string_view data, std::size_t& pos);
 
   HttpLimits m_limits;
   State m_state = State::need_more;
   HttpRequest m_request;
   std::string m_buffer;
-  std::size_t m_pos = 0;           // parse position in m_buffer
-  std::size_t m_scan_from = 0;     // where the head-end search resumes
+  std::size_t m_pos = 0;       // parse position in m_buffer
+  std::size_t m_scan_from = 0; // bytes after m_pos already searched for a line end
   long long m_content_length = -1;
   bool m_head_done = false;
+  bool m_seen_request_line = false;
+  std::size_t m_head_bytes = 0; // head bytes consumed so far (for the 431 limit)
+  std::size_t m_body_left = 0;  // Content-Length bytes still to read
   int m_status = 0;
   std::string m_reason;
   // chunked decoding state
   enum class ChunkState { size, data, data_crlf, trailers } m_chunk_state = ChunkState::size;
   std::size_t m_chunk_left = 0;
+  std::size_t m_trailer_bytes = 0;
 };
 
 } // namespace rag::core

@@ -12,11 +12,13 @@ namespace rag::net {
 
 struct ServerOptions
 {
-  std::string host = "127.0.0.1";   // IPv4 or IPv6 literal, or "localhost"
-  int port = 7777;                   // 0 = kernel picks
+  std::string host = "127.0.0.1"; // IPv4 or IPv6 literal, or "localhost"
+  int port = 7777;                // 0 = kernel picks
   core::HttpLimits limits;
-  int header_timeout_s = 30;         // a request head must arrive within this
-  int idle_timeout_s = 75;           // idle keep-alive connections are closed after this
+  int header_timeout_s = 30; // a head must arrive within this once its first byte
+                             // came; also the longest pause inside a body
+  int idle_timeout_s = 75;   // idle keep-alive connections are closed after this
+  int write_timeout_s = 30;  // a peer that takes no response bytes this long is dropped
   std::size_t max_connections = 4096;
 };
 
@@ -24,7 +26,8 @@ struct ServerOptions
 struct HttpResponse
 {
   int status = 200;
-  core::Headers headers;   // Content-Length and Connection are added by the server
+  core::Headers headers; // in order; the server adds Content-Length and Connection and
+                         // drops the handler's framing headers and any holding CR/LF/NUL
   std::string body;
 };
 
@@ -43,7 +46,9 @@ class CaptureServer
 {
 public:
   using Handler = std::function<HttpResponse(core::HttpRequest&&, const Peer&)>;
-  // Told about requests rejected before the handler (status, reason, peer).
+  // Told (status, reason, peer) about requests answered without the handler's
+  // response: parse errors (400/413/431/501/505), head/body timeouts (408) and
+  // handler failures (500). Called on connection threads, concurrently.
   using RejectFn = std::function<void(int, const std::string&, const Peer&)>;
 
   // Bind and listen; a bad address or a port in use is an Error naming it.
@@ -56,10 +61,11 @@ public:
   std::string address() const;
   int port() const;
 
-  // Serve until stop(); returns after in-flight requests finished (bounded wait).
+  // Serve until stop(), calling `handler` concurrently from one thread per
+  // connection; returns after in-flight requests finished (bounded wait, 10 s).
   void serve(Handler handler, RejectFn on_reject = {});
   // Stop accepting, let in-flight requests finish, close idle connections.
-  // Safe to call from any thread, more than once.
+  // Safe to call from any thread (not from a signal handler), more than once.
   void stop();
 
 private:

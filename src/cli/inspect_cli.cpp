@@ -1,0 +1,77 @@
+#include "cli/commands.hpp"
+#include "commands/inspect.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+namespace rag::cli {
+
+namespace {
+
+constexpr const char* k_inspect_examples = R"(Examples:
+  rag inspect                            the newest 20 events, oldest first
+  rag inspect --last 100 --method POST   the newest 100 POSTs
+  rag inspect --since 10m --path '/github/*'
+                                         every event of the last 10 minutes under /github/
+  rag inspect --header X-GitHub-Event=push --grep main
+  rag inspect --status failed            events whose latest delivery failed
+  rag inspect --follow                   keep printing new events (Ctrl-C to stop)
+  rag inspect --json | jq -r .target     events as JSON Lines
+  rag inspect evt_01KM                   one event in full: headers, body, deliveries
+  rag inspect 01KM --body | sha256sum    the exact body bytes ("evt_" is optional)
+  rag inspect --curl                     a curl command that re-sends the newest event
+
+Times: --since/--until take an age (30s, 10m, 2h, 7d) or a time (2026-11-26T14:30:00Z,
+2026-11-26 14:30, 14:30 today). --path is a glob where * also matches '/'.
+Without an ID, --body, --headers and --curl use the newest event matching the filters.)";
+
+} // namespace
+
+Runner
+add_inspect(CLI::App& app)
+{
+  auto options = std::make_shared<commands::InspectOptions>();
+  auto log = std::make_shared<std::string>();
+  CLI::App* sub =
+      app.add_subcommand("inspect", "List, filter and follow captured events, or show one in full");
+  sub->footer(k_inspect_examples);
+
+  sub->add_option("ID", options->id, "Show this event (any unique prefix of its id)");
+  sub->add_option("--last", options->last, "Show the newest N matching events (default 20)")
+      ->option_text("N")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--since", options->since, "Only events at or after TIME (an age like 10m)")
+      ->option_text("TIME");
+  sub->add_option("--until", options->until, "Only events at or before TIME (an age like 2h)")
+      ->option_text("TIME");
+  sub->add_option("--method", options->method, "Only this HTTP method (any case)")
+      ->option_text("METHOD");
+  sub->add_option("--path", options->path_glob, "Only targets whose path matches GLOB")
+      ->option_text("GLOB");
+  sub->add_option("--header", options->headers,
+                  "Only events with this header (and value); repeatable")
+      ->option_text("NAME[=VALUE]")
+      ->allow_extra_args(false);
+  sub->add_option("--grep", options->grep, "Only events whose target, headers or body contain TEXT")
+      ->option_text("TEXT");
+  sub->add_option("--status", options->status,
+                  "Only events whose latest delivery had STATUS: 200, 4xx or failed")
+      ->option_text("STATUS");
+  // Conflicting output flags are rejected by run_inspect with one clear message
+  // (CLI11's excludes() would clutter every line of --help).
+  sub->add_flag("--follow,-f", options->follow, "Keep printing new events as they are captured");
+  sub->add_flag("--json", options->json, "Print records as JSON Lines");
+  sub->add_flag("--body", options->body, "Print only the raw body bytes");
+  sub->add_flag("--headers", options->show_headers,
+                "Print only the request line and headers as captured");
+  sub->add_flag("--curl", options->curl, "Print a curl command that re-sends the request");
+  add_log_option(*sub, *log);
+
+  return [options, log]() -> Result<int> {
+    options->log_path = resolve_log_path(*log);
+    return commands::run_inspect(*options);
+  };
+}
+
+} // namespace rag::cli

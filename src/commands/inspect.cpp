@@ -1,0 +1,584 @@
+#include "commands/inspect.hpp"
+
+#include "core/clock.hpp"
+#include "core/curl_command.hpp"
+#include "core/event_filter.hpp"
+#include "core/event_log.hpp"
+#include "core/event_view.hpp"
+#include "core/id.hpp"
+#include "core/record_json.hpp"
+#include "util/terminal.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <limits>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/core.h>
+
+namespace rag::commands {
+
+namespace {
+
+constexpr std::size_t k_default_rows = 20;
+// Events waiting for a delivery that makes them match --status while following.
+constexpr std::size_t k_max_pending = 1000;
+constexpr long k_poll_interval_ns = 100'000'000;
+constexpr std::uint64_t k_no_end = std::numeric_limits<std::uint64_t>::max();
+
+// Writes data to stdout and remembers the first failure; a reader that went away
+// (EPIPE, e.g. `rag inspect | head`) ends the command quietly.
+class Output
+{
+public:
+  bool write(std::string_view text)
+  {
+    if (!m_failed && !text.empty() &&
+        std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+      fail();
+    }
+    return !m_failed;
+  }
+
+  bool line(std::string_view text) { return write(text) && write("\n"); }
+
+  bool flush()
+  {
+    if (!m_failed && std::fflush(stdout) != 0) {
+      fail();
+    }
+    return !m_failed;
+  }
+
+  bool failed() const { return m_failed; }
+
+  // Flush and return the exit code: 0, also after EPIPE; other write errors fail.
+  Result<int> finish()
+  {
+    flush();
+    if (m_failed && m_errno != EPIPE) {
+      return error(fmt::format("cannot write to stdout: {}", std::strerror(m_errno)));
+    }
+    return 0;
+  }
+
+private:
+  void fail()
+  {
+    m_failed = true;
+    m_errno = errno;
+  }
+
+  bool m_failed = false;
+  int m_errno = 0;
+};
+
+void
+warn(const std::string& message)
+{
+  fmt::print(stderr, "rag: warning: {}\n", message);
+}
+
+std::size_t
+terminal_width()
+{
+  if (::isatty(STDOUT_FILENO) != 1) {
+    return 0;
+  }
+  winsize ws{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+    return ws.ws_col;
+  }
+  if (const char* columns = std::getenv("COLUMNS"); columns != nullptr) {
+    const long value = std::strtol(columns, nullptr, 10);
+    if (value > 0) {
+      return static_cast<std::size_t>(value);
+    }
+  }
+  return 80;
+}
+
+// Return the value of the first "id" field of a raw record line (the record's own
+// id: it is serialised before any nested data), or an empty view.
+std::string_view
+raw_record_id(std::string_view line)
+{
+  constexpr std::string_view key = "\"id\":\"";
+  const std::size_t pos = line.find(key);
+  if (pos == std::string_view::npos) {
+    return {};
+  }
+  const std::size_t start = pos + key.size();
+  const std::size_t end = line.find('"', start);
+  return end == std::string_view::npos ? std::string_view() : line.substr(start, end - start);
+}
+
+core::FilterSpec
+filter_spec(const InspectOptions& options)
+{
+  core::FilterSpec spec;
+  spec.since = options.since;
+  spec.until = options.until;
+  spec.method = options.method;
+  spec.path_glob = options.path_glob;
+  spec.headers = options.headers;
+  spec.grep = options.grep;
+  spec.status = options.status;
+  return spec;
+}
+
+Result<void>
+check_combinations(const InspectOptions& options)
+{
+  const int outputs = int(options.body) + int(options.show_headers) + int(options.curl);
+  if (outputs > 1) {
+    return usage_error("--body, --headers and --curl cannot be combined", "pick one");
+  }
+  if (outputs == 1 && options.json) {
+    return usage_error("--json cannot be combined with --body, --headers or --curl", "pick one");
+  }
+  if (options.follow && (outputs == 1 || !options.id.empty())) {
+    return usage_error("--follow lists new events; it cannot show a single event",
+                       "drop --follow, or the ID and --body/--headers/--curl");
+  }
+  if (options.last < 0) {
+    return usage_error("--last must be a positive number", "e.g. --last 50");
+  }
+  const bool filters = options.last != 0 || !options.since.empty() || !options.until.empty() ||
+                       !options.method.empty() || !options.path_glob.empty() ||
+                       !options.headers.empty() || !options.grep.empty() || !options.status.empty();
+  if (!options.id.empty() && filters) {
+    return usage_error("an event ID cannot be combined with --last or filters",
+                       "drop the ID to filter the list, or drop the filters");
+  }
+  return {};
+}
+
+// The newest events that match, with what is known about their deliveries.
+struct Selection
+{
+  std::vector<core::Event> events; // newest first
+  std::unordered_map<std::string, core::DeliverySummary> deliveries;
+  std::unordered_set<std::string> delivery_ids; // every delivery read (for --follow)
+  std::string newest_event_id;                  // greatest event id read
+};
+
+// Read the log backwards and collect up to `limit` (0: all) matching events from
+// lines that start before `end_offset`. Deliveries are newer than their event, so
+// every delivery of an event has been read by the time the event is.
+Result<Selection>
+select_newest(const core::EventLogReader& reader, const core::EventFilter& filter,
+              std::size_t limit, std::uint64_t end_offset, bool keep_delivery_ids)
+{
+  Selection selection;
+  std::unordered_map<std::string, core::DeliverySummary> pending;
+  const auto raw = [&](std::string_view line) {
+    if (filter.may_match_line(line)) {
+      return true;
+    }
+    // This event is skipped unparsed; its deliveries (read earlier) are not needed.
+    if (const auto id = raw_record_id(line); !id.empty() && !pending.empty()) {
+      pending.erase(std::string(id));
+    }
+    return false;
+  };
+  const auto on_record = [&](core::Record&& record, const core::LogLine& line) {
+    if (line.offset >= end_offset) {
+      return true;
+    }
+    if (auto* delivery = std::get_if<core::Delivery>(&record)) {
+      pending[delivery->event_id].add_older(*delivery);
+      if (keep_delivery_ids) {
+        selection.delivery_ids.insert(delivery->id);
+      }
+      return true;
+    }
+    auto& event = std::get<core::Event>(record);
+    selection.newest_event_id = std::max(selection.newest_event_id, event.id);
+    core::DeliverySummary summary;
+    if (const auto it = pending.find(event.id); it != pending.end()) {
+      summary = std::move(it->second);
+      pending.erase(it);
+    }
+    if (!filter.matches(event, summary)) {
+      return true;
+    }
+    selection.deliveries[event.id] = std::move(summary);
+    selection.events.push_back(std::move(event));
+    return limit == 0 || selection.events.size() < limit;
+  };
+  RAG_TRY(reader.for_each_record_reverse(on_record, raw));
+  return selection;
+}
+
+// Return every delivery of `event_id`, oldest first, reading backwards from the end of
+// the log until the event itself.
+Result<std::vector<core::Delivery>>
+deliveries_of(const core::EventLogReader& reader, const std::string& event_id)
+{
+  std::vector<core::Delivery> deliveries;
+  const auto raw = [&](std::string_view line) {
+    return line.find(event_id) != std::string_view::npos;
+  };
+  const auto on_record = [&](core::Record&& record, const core::LogLine&) {
+    if (auto* delivery = std::get_if<core::Delivery>(&record)) {
+      if (delivery->event_id == event_id) {
+        deliveries.push_back(std::move(*delivery));
+      }
+      return true;
+    }
+    return std::get<core::Event>(record).id != event_id;
+  };
+  RAG_TRY(reader.for_each_record_reverse(on_record, raw));
+  std::reverse(deliveries.begin(), deliveries.end());
+  return deliveries;
+}
+
+// Return the offset just past the last complete line: where --follow starts reading.
+Result<std::uint64_t>
+end_of_complete_lines(const core::EventLogReader& reader)
+{
+  std::uint64_t end = 0;
+  RAG_TRY(reader.for_each_line_reverse([&](const core::LogLine& line) {
+    end = line.offset + line.text.size() + 1;
+    return false;
+  }));
+  return end;
+}
+
+bool
+log_is_empty(const std::string& path)
+{
+  struct stat st
+  {};
+  return ::stat(path.c_str(), &st) != 0 || st.st_size == 0;
+}
+
+std::string
+nothing_found(const InspectOptions& options, const core::EventFilter& filter)
+{
+  if (filter.empty() || log_is_empty(options.log_path)) {
+    return fmt::format("no events in {} yet; start `rag listen` and send one", options.log_path);
+  }
+  return "no events match";
+}
+
+// Print one event as --body, --headers, --curl, --json or the detail view.
+Result<int>
+show_event(const core::EventLogReader& reader, const core::Event& event,
+           const InspectOptions& options, Output& out)
+{
+  if (options.body) {
+    out.write(event.body);
+  } else if (options.show_headers) {
+    out.write(core::format_request_head(event));
+  } else if (options.curl) {
+    out.write(core::curl_command(event));
+  } else {
+    RAG_TRY_ASSIGN(const auto deliveries, deliveries_of(reader, event.id));
+    if (options.json) {
+      out.line(core::to_json_line(event));
+      for (const auto& delivery : deliveries) {
+        out.line(core::to_json_line(delivery));
+      }
+    } else {
+      core::DetailStyle style;
+      style.color = util::color_enabled(stdout);
+      style.pretty_json = ::isatty(STDOUT_FILENO) == 1;
+      style.now_us = core::SystemClock().now_us();
+      out.write(core::render_event_detail(event, deliveries, style));
+    }
+  }
+  return out.finish();
+}
+
+// Prints events and deliveries appended to the log after the initial listing.
+class Follower
+{
+public:
+  Follower(const InspectOptions& options, const core::EventLogReader& reader,
+           const core::EventFilter& filter, Output& out, core::TableLayout layout)
+      : m_options(options), m_reader(reader), m_filter(filter), m_out(out), m_layout(layout),
+        m_color(util::color_enabled(stdout))
+  {}
+
+  // Remember what the initial listing showed, so that it is never shown twice.
+  void seed(const Selection& selection)
+  {
+    for (const auto& event : selection.events) {
+      m_shown.insert(event.id);
+    }
+    m_seen_deliveries = selection.delivery_ids;
+    m_watermark = selection.newest_event_id;
+  }
+
+  // Poll the log from `offset` until SIGINT or SIGTERM (blocked by the caller).
+  Result<int> run(std::uint64_t offset, const sigset_t& signals)
+  {
+    m_offset = offset;
+    struct stat st
+    {};
+    if (::stat(m_options.log_path.c_str(), &st) == 0) {
+      m_inode = st.st_ino;
+    }
+    while (!m_out.failed()) {
+      poll();
+      if (!m_out.flush()) {
+        break;
+      }
+      timespec interval{0, k_poll_interval_ns};
+      const int sig = ::sigtimedwait(&signals, nullptr, &interval);
+      if (sig == SIGINT || sig == SIGTERM) {
+        break;
+      }
+    }
+    return m_out.finish();
+  }
+
+private:
+  struct Pending
+  {
+    core::Event event;
+    core::DeliverySummary summary;
+    std::vector<core::Delivery> deliveries;
+  };
+
+  void poll()
+  {
+    struct stat st
+    {};
+    if (::stat(m_options.log_path.c_str(), &st) != 0) {
+      // The log may not exist yet, or is being replaced; wait for it.
+      m_offset = 0;
+      return;
+    }
+    // A prune rewrites the log into a new, shorter file: read it again from the
+    // start, skipping what was shown already.
+    if (st.st_ino != m_inode || static_cast<std::uint64_t>(st.st_size) < m_offset) {
+      m_offset = 0;
+      m_restarted = true;
+    }
+    m_inode = st.st_ino;
+    if (static_cast<std::uint64_t>(st.st_size) <= m_offset) {
+      return;
+    }
+    const auto raw = [this](std::string_view line) { return m_filter.may_match_line(line); };
+    const auto on_record = [this](core::Record&& record, const core::LogLine&) {
+      if (auto* delivery = std::get_if<core::Delivery>(&record)) {
+        on_delivery(std::move(*delivery));
+      } else {
+        on_event(std::move(std::get<core::Event>(record)));
+      }
+      return !m_out.failed();
+    };
+    auto offset = m_reader.for_each_record(on_record, raw, m_offset, core::TornTail::ignore);
+    if (!offset) {
+      if (offset.error().message != m_last_error) {
+        m_last_error = offset.error().message;
+        warn(m_last_error);
+      }
+      return;
+    }
+    m_offset = *offset;
+    m_restarted = false;
+  }
+
+  void on_event(core::Event&& event)
+  {
+    if (m_shown.count(event.id) != 0 || (m_restarted && event.id <= m_watermark)) {
+      return;
+    }
+    m_watermark = std::max(m_watermark, event.id);
+    if (!m_filter.matches_event(event)) {
+      return;
+    }
+    if (!m_filter.has_status()) {
+      show(event, core::DeliverySummary{});
+      return;
+    }
+    // No delivery exists yet; the event is shown once one makes it match.
+    const std::string id = event.id;
+    m_pending.emplace(id, Pending{std::move(event), {}, {}});
+    m_pending_order.push_back(id);
+    if (m_pending_order.size() > k_max_pending) {
+      m_pending.erase(m_pending_order.front());
+      m_pending_order.pop_front();
+    }
+  }
+
+  void on_delivery(core::Delivery&& delivery)
+  {
+    if (!m_seen_deliveries.insert(delivery.id).second) {
+      return;
+    }
+    if (m_shown.count(delivery.event_id) != 0) {
+      show_delivery(delivery);
+      return;
+    }
+    const auto it = m_pending.find(delivery.event_id);
+    if (it == m_pending.end()) {
+      return;
+    }
+    it->second.summary.add_newer(delivery);
+    it->second.deliveries.push_back(std::move(delivery));
+    if (!m_filter.matches_status(it->second.summary)) {
+      return;
+    }
+    Pending pending = std::move(it->second);
+    m_pending.erase(it);
+    show(pending.event, pending.summary);
+    if (m_options.json) {
+      for (const auto& shown : pending.deliveries) {
+        show_delivery(shown);
+      }
+    }
+  }
+
+  void show(const core::Event& event, const core::DeliverySummary& summary)
+  {
+    m_shown.insert(event.id);
+    if (m_options.json) {
+      m_out.line(core::to_json_line(event));
+      return;
+    }
+    const auto now = core::SystemClock().now_us();
+    m_out.line(
+        core::render_table_row(core::make_table_row(event, summary, now), m_layout, m_color));
+  }
+
+  void show_delivery(const core::Delivery& delivery)
+  {
+    if (m_options.json) {
+      m_out.line(core::to_json_line(delivery));
+      return;
+    }
+    m_out.line(fmt::format("  {} {}", core::render_delivery_line(delivery, m_color),
+                           util::colorize(fmt::format("[{}]", core::short_id(delivery.event_id)),
+                                          util::Color::gray, m_color)));
+  }
+
+  const InspectOptions& m_options;
+  const core::EventLogReader& m_reader;
+  const core::EventFilter& m_filter;
+  Output& m_out;
+  core::TableLayout m_layout;
+  bool m_color;
+  std::uint64_t m_offset = 0;
+  ino_t m_inode = 0;
+  bool m_restarted = false;
+  std::string m_watermark;
+  std::string m_last_error;
+  std::unordered_set<std::string> m_shown;
+  std::unordered_set<std::string> m_seen_deliveries;
+  std::unordered_map<std::string, Pending> m_pending;
+  std::deque<std::string> m_pending_order;
+};
+
+// The table or JSON listing, then --follow.
+Result<int>
+list_events(const InspectOptions& options, const core::EventLogReader& reader,
+            const core::EventFilter& filter, Output& out, const sigset_t& signals)
+{
+  std::size_t limit = k_default_rows;
+  if (options.last > 0) {
+    limit = static_cast<std::size_t>(options.last);
+  } else if (filter.has_time_range()) {
+    limit = 0;
+  }
+  std::uint64_t end_offset = k_no_end;
+  if (options.follow) {
+    RAG_TRY_ASSIGN(end_offset, end_of_complete_lines(reader));
+  }
+  const bool table = !options.json;
+  RAG_TRY_ASSIGN(Selection selection,
+                 select_newest(reader, filter, limit, end_offset, options.follow));
+  const auto& events = selection.events;
+
+  core::TableLayout layout;
+  if (table) {
+    const auto now = core::SystemClock().now_us();
+    std::vector<core::TableRow> rows;
+    rows.reserve(events.size());
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      rows.push_back(core::make_table_row(*it, selection.deliveries[it->id], now));
+    }
+    const bool color = util::color_enabled(stdout);
+    layout = core::layout_table(rows, terminal_width(), options.follow);
+    if (!rows.empty() || options.follow) {
+      out.line(core::render_table_header(layout, color));
+    }
+    for (const auto& row : rows) {
+      out.line(core::render_table_row(row, layout, color));
+    }
+  } else {
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      out.line(core::to_json_line(*it));
+    }
+  }
+
+  if (!options.follow) {
+    if (events.empty()) {
+      fmt::print(stderr, "rag: {}\n", nothing_found(options, filter));
+    }
+    return out.finish();
+  }
+  if (!out.flush()) {
+    return out.finish();
+  }
+  if (::isatty(STDERR_FILENO) == 1) {
+    fmt::print(stderr, "rag: following {} (Ctrl-C to stop)\n", options.log_path);
+  }
+  Follower follower(options, reader, filter, out, layout);
+  follower.seed(selection);
+  return follower.run(end_offset, signals);
+}
+
+} // namespace
+
+Result<int>
+run_inspect(const InspectOptions& options)
+{
+  RAG_TRY(check_combinations(options));
+  RAG_TRY_ASSIGN(const core::EventFilter filter,
+                 core::EventFilter::parse(filter_spec(options), core::SystemClock().now_us()));
+
+  // Writes to a closed pipe must come back as EPIPE (a quiet end), not kill us.
+  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (options.follow) {
+    // Blocked signals stay pending until the follow loop's sigtimedwait takes them,
+    // so Ctrl-C at any moment ends the command cleanly with 0.
+    ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  }
+
+  const core::EventLogReader reader(options.log_path, warn);
+  Output out;
+  if (!options.id.empty()) {
+    RAG_TRY_ASSIGN(const core::Event event, reader.find_event(options.id));
+    return show_event(reader, event, options, out);
+  }
+  if (options.body || options.show_headers || options.curl) {
+    RAG_TRY_ASSIGN(Selection selection, select_newest(reader, filter, 1, k_no_end, false));
+    if (selection.events.empty()) {
+      return error(nothing_found(options, filter), "run `rag inspect` to list events");
+    }
+    return show_event(reader, selection.events.front(), options, out);
+  }
+  return list_events(options, reader, filter, out, signals);
+}
+
+} // namespace rag::commands

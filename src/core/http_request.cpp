@@ -1,0 +1,579 @@
+#include "core/http_request.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+namespace rag::core {
+
+namespace {
+
+constexpr std::size_t k_npos = std::string_view::npos;
+
+// RFC 7230 tchar: the bytes allowed in a method or a header name.
+constexpr std::array<bool, 256>
+make_token_table()
+{
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) {
+    table[static_cast<std::size_t>(c)] = true;
+  }
+  for (int c = 'a'; c <= 'z'; ++c) {
+    table[static_cast<std::size_t>(c)] = true;
+    table[static_cast<std::size_t>(c - 'a' + 'A')] = true;
+  }
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  return table;
+}
+
+constexpr std::array<bool, 256> k_token = make_token_table();
+
+bool
+is_token(std::string_view text)
+{
+  if (text.empty()) {
+    return false;
+  }
+  for (char c : text) {
+    if (!k_token[static_cast<unsigned char>(c)]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Control bytes (other than HTAB where allowed) never belong in a target or a value;
+// obs-text (0x80-0xFF) does and is kept as is.
+bool
+is_ctl(unsigned char c)
+{
+  return c < 0x20 || c == 0x7f;
+}
+
+bool
+is_ows(char c)
+{
+  return c == ' ' || c == '\t';
+}
+
+std::string_view
+trim_ows(std::string_view text)
+{
+  while (!text.empty() && is_ows(text.front())) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && is_ows(text.back())) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+char
+ascii_lower(char c)
+{
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Compare `text` with an all-lower-case `lower` ignoring ASCII case.
+bool
+iequals(std::string_view text, std::string_view lower)
+{
+  if (text.size() != lower.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (ascii_lower(text[i]) != lower[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Call `fn` with each trimmed, non-empty element of a comma-separated list.
+template<typename Fn>
+void
+for_each_element(std::string_view list, Fn&& fn)
+{
+  while (true) {
+    const std::size_t comma = list.find(',');
+    const std::string_view element = trim_ows(list.substr(0, comma));
+    if (!element.empty()) {
+      fn(element);
+    }
+    if (comma == k_npos) {
+      return;
+    }
+    list.remove_prefix(comma + 1);
+  }
+}
+
+int
+hex_value(char c)
+{
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// The line before the LF at `lf`, without its CR (a bare LF ends a line too).
+std::string_view
+line_before(std::string_view data, std::size_t pos, std::size_t lf)
+{
+  std::string_view line = data.substr(pos, lf - pos);
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  }
+  return line;
+}
+
+} // namespace
+
+HttpRequestParser::HttpRequestParser(HttpLimits limits) : m_limits(limits) {}
+
+HttpRequestParser::State
+HttpRequestParser::feed(std::string_view bytes)
+{
+  if (m_state == State::error) {
+    return m_state;
+  }
+  if (m_state == State::complete) {
+    // The next pipelined request: parsed after reset_for_next().
+    m_buffer.append(bytes);
+    return m_state;
+  }
+  if (buffer_empty()) {
+    // Nothing pending: parse straight from the caller's bytes so that a body is
+    // copied once (into the request) and only an unfinished tail gets buffered.
+    m_buffer.clear();
+    m_pos = 0;
+    std::size_t pos = 0;
+    const State state = run(bytes, pos);
+    if (state != State::error && pos < bytes.size()) {
+      m_buffer.append(bytes.data() + pos, bytes.size() - pos);
+    }
+    return state;
+  }
+  if (m_pos > 0) {
+    // Only the unparsed tail (a partial line or pipelined bytes) is moved.
+    m_buffer.erase(0, m_pos);
+    m_pos = 0;
+  }
+  m_buffer.append(bytes);
+  return advance();
+}
+
+HttpRequestParser::State
+HttpRequestParser::advance()
+{
+  if (m_state == State::error || m_state == State::complete) {
+    return m_state;
+  }
+  const State state = run(m_buffer, m_pos);
+  if (state != State::error && buffer_empty()) {
+    m_buffer.clear();
+    m_pos = 0;
+  }
+  return state;
+}
+
+HttpRequest
+HttpRequestParser::take_request()
+{
+  return std::move(m_request);
+}
+
+void
+HttpRequestParser::reset_for_next()
+{
+  m_request = HttpRequest{};
+  m_state = State::need_more;
+  m_scan_from = 0;
+  m_content_length = -1;
+  m_head_done = false;
+  m_seen_request_line = false;
+  m_head_bytes = 0;
+  m_body_left = 0;
+  m_status = 0;
+  m_reason.clear();
+  m_chunk_state = ChunkState::size;
+  m_chunk_left = 0;
+  m_trailer_bytes = 0;
+  if (buffer_empty()) {
+    m_buffer.clear();
+    m_pos = 0;
+  }
+}
+
+HttpRequestParser::State
+HttpRequestParser::fail(int status, std::string reason)
+{
+  m_state = State::error;
+  m_status = status;
+  m_reason = std::move(reason);
+  // Nothing more will be parsed: give the memory back right away.
+  std::string().swap(m_buffer);
+  std::string().swap(m_request.body);
+  m_pos = 0;
+  m_scan_from = 0;
+  return m_state;
+}
+
+HttpRequestParser::State
+HttpRequestParser::run(std::string_view data, std::size_t& pos)
+{
+  const State state = m_head_done ? parse_body(data, pos) : parse_head(data, pos);
+  if (state != State::error) {
+    m_state = state;
+  }
+  return state;
+}
+
+std::size_t
+HttpRequestParser::find_line_end(std::string_view data, std::size_t pos)
+{
+  const std::size_t from = pos + m_scan_from;
+  const void* lf =
+      from < data.size() ? std::memchr(data.data() + from, '\n', data.size() - from) : nullptr;
+  if (lf == nullptr) {
+    m_scan_from = data.size() - pos;
+    return k_npos;
+  }
+  m_scan_from = 0;
+  return static_cast<std::size_t>(static_cast<const char*>(lf) - data.data());
+}
+
+HttpRequestParser::State
+HttpRequestParser::parse_head(std::string_view data, std::size_t& pos)
+{
+  while (true) {
+    const std::size_t lf = find_line_end(data, pos);
+    if (lf == k_npos) {
+      // Checked as bytes arrive, so an endless line is never buffered past the limit.
+      if (m_head_bytes + (data.size() - pos) > m_limits.max_header_bytes) {
+        return fail(431, "request header fields too large");
+      }
+      return State::need_more;
+    }
+    m_head_bytes += lf + 1 - pos;
+    if (m_head_bytes > m_limits.max_header_bytes) {
+      return fail(431, "request header fields too large");
+    }
+    const std::string_view line = line_before(data, pos, lf);
+    pos = lf + 1;
+
+    if (!m_seen_request_line) {
+      // RFC 7230 §3.5: ignore empty lines before the request line (counted above).
+      if (line.empty()) {
+        continue;
+      }
+      if (parse_request_line(line) == State::error) {
+        return State::error;
+      }
+      m_seen_request_line = true;
+      continue;
+    }
+    if (line.empty()) {
+      return finish_head();
+    }
+    if (parse_header_line(line) == State::error) {
+      return State::error;
+    }
+  }
+}
+
+HttpRequestParser::State
+HttpRequestParser::parse_request_line(std::string_view line)
+{
+  const std::size_t sp1 = line.find(' ');
+  if (sp1 == k_npos || sp1 == 0) {
+    return fail(400, "malformed request line");
+  }
+  const std::string_view method = line.substr(0, sp1);
+  if (!is_token(method)) {
+    return fail(400, "invalid method");
+  }
+  const std::string_view rest = line.substr(sp1 + 1);
+  const std::size_t sp2 = rest.find(' ');
+  if (sp2 == k_npos || sp2 == 0) {
+    return fail(400, "malformed request line");
+  }
+  const std::string_view target = rest.substr(0, sp2);
+  for (char c : target) {
+    if (is_ctl(static_cast<unsigned char>(c))) {
+      return fail(400, "invalid request target");
+    }
+  }
+  const std::string_view version = rest.substr(sp2 + 1);
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+    // A well-formed version we do not speak is 505; anything else is garbage.
+    const bool http_like = version.size() > 5 && version.substr(0, 5) == "HTTP/" &&
+                           std::all_of(version.begin() + 5, version.end(),
+                                       [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    return http_like ? fail(505, "http version not supported")
+                     : fail(400, "malformed request line");
+  }
+  m_request.method.assign(method);
+  m_request.target.assign(target);
+  m_request.http_version.assign(version);
+  // Typical webhook heads carry 8-20 fields: one allocation instead of five.
+  m_request.headers.reserve(16);
+  return State::need_more;
+}
+
+HttpRequestParser::State
+HttpRequestParser::parse_header_line(std::string_view line)
+{
+  if (is_ows(line.front())) {
+    return fail(400, "obsolete header line folding");
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == k_npos) {
+    return fail(400, "malformed header line");
+  }
+  const std::string_view name = line.substr(0, colon);
+  if (!is_token(name)) {
+    return fail(400, "invalid header name");
+  }
+  const std::string_view value = trim_ows(line.substr(colon + 1));
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (is_ctl(byte) && c != '\t') {
+      return fail(400, "invalid header value");
+    }
+  }
+  m_request.headers.emplace_back(std::string(name), std::string(value));
+  return State::need_more;
+}
+
+HttpRequestParser::State
+HttpRequestParser::finish_head()
+{
+  bool has_length = false;
+  unsigned long long length = 0;
+  bool length_bad = false;
+  bool length_conflict = false;
+  bool length_overflow = false;
+  bool has_te = false;
+  int chunked_count = 0;
+  bool chunked_last = false;
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+
+  for (const auto& [name, value] : m_request.headers) {
+    if (iequals(name, "content-length")) {
+      // A list of identical values is tolerated (RFC 7230 §3.3.2); anything else is not.
+      bool any = false;
+      for_each_element(value, [&](std::string_view element) {
+        any = true;
+        unsigned long long parsed = 0;
+        for (char c : element) {
+          if (c < '0' || c > '9') {
+            length_bad = true;
+            return;
+          }
+          const auto digit = static_cast<unsigned long long>(c - '0');
+          if (parsed > (std::numeric_limits<unsigned long long>::max() - digit) / 10) {
+            length_overflow = true;
+            return;
+          }
+          parsed = parsed * 10 + digit;
+        }
+        if (has_length && parsed != length) {
+          length_conflict = true;
+        }
+        has_length = true;
+        length = parsed;
+      });
+      if (!any) {
+        length_bad = true;
+      }
+    } else if (iequals(name, "transfer-encoding")) {
+      has_te = true;
+      for_each_element(value, [&](std::string_view element) {
+        const std::string_view coding = trim_ows(element.substr(0, element.find(';')));
+        chunked_last = iequals(coding, "chunked");
+        chunked_count += chunked_last ? 1 : 0;
+      });
+    } else if (iequals(name, "connection")) {
+      for_each_element(value, [&](std::string_view option) {
+        conn_close = conn_close || iequals(option, "close");
+        conn_keep_alive = conn_keep_alive || iequals(option, "keep-alive");
+      });
+    } else if (iequals(name, "expect")) {
+      m_request.expect_continue = iequals(trim_ows(value), "100-continue");
+    }
+  }
+
+  const bool http11 = m_request.http_version == "HTTP/1.1";
+  m_request.keep_alive = http11 ? !conn_close : (conn_keep_alive && !conn_close);
+  // RFC 7231 §5.1.1: never send 100 Continue to an HTTP/1.0 client.
+  m_request.expect_continue = m_request.expect_continue && http11;
+
+  if (has_te) {
+    if (has_length || length_bad || length_overflow) {
+      return fail(400, "both transfer-encoding and content-length");
+    }
+    if (chunked_count == 0) {
+      return fail(501, "unsupported transfer-encoding");
+    }
+    if (chunked_count > 1 || !chunked_last) {
+      return fail(400, "chunked must be the final transfer-encoding");
+    }
+    m_request.chunked = true;
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is suspect; close after it.
+    m_request.keep_alive = m_request.keep_alive && http11;
+  } else if (length_bad) {
+    return fail(400, "invalid content-length");
+  } else if (length_conflict) {
+    return fail(400, "conflicting content-length values");
+  } else if (length_overflow) {
+    return fail(413, "request body too large");
+  } else if (has_length) {
+    if (length > static_cast<unsigned long long>(std::numeric_limits<long long>::max())) {
+      return fail(413, "request body too large");
+    }
+    m_content_length = static_cast<long long>(length);
+    if (length > m_limits.max_body_bytes) {
+      return fail(413, "request body too large");
+    }
+    m_body_left = static_cast<std::size_t>(length);
+  }
+
+  // No framing means no body, for every method (RFC 7230 §3.3.3 rule 6): never wait for EOF.
+  if (!m_request.chunked && m_body_left == 0) {
+    return State::complete;
+  }
+  m_head_done = true;
+  if (!m_request.chunked) {
+    // The whole declared body is stored exactly once, so allocate it once.
+    m_request.body.reserve(m_body_left);
+  }
+  return State::head_complete;
+}
+
+HttpRequestParser::State
+HttpRequestParser::parse_body(std::string_view data, std::size_t& pos)
+{
+  if (m_request.chunked) {
+    return parse_chunked(data, pos);
+  }
+  const std::size_t n = std::min(m_body_left, data.size() - pos);
+  m_request.body.append(data.data() + pos, n);
+  pos += n;
+  m_body_left -= n;
+  return m_body_left == 0 ? State::complete : State::need_more;
+}
+
+HttpRequestParser::State
+HttpRequestParser::parse_chunked(std::string_view data, std::size_t& pos)
+{
+  std::string& body = m_request.body;
+  while (true) {
+    switch (m_chunk_state) {
+    case ChunkState::size: {
+      const std::size_t lf = find_line_end(data, pos);
+      if (lf == k_npos) {
+        if (data.size() - pos > m_limits.max_header_bytes) {
+          return fail(400, "chunk size line too long");
+        }
+        return State::need_more;
+      }
+      const std::string_view line = line_before(data, pos, lf);
+      pos = lf + 1;
+      std::size_t size = 0;
+      std::size_t digits = 0;
+      for (; digits < line.size(); ++digits) {
+        const int value = hex_value(line[digits]);
+        if (value < 0) {
+          break;
+        }
+        if (size > (std::numeric_limits<std::size_t>::max() >> 4)) {
+          return fail(400, "chunk size overflows");
+        }
+        size = size * 16 + static_cast<std::size_t>(value);
+      }
+      // Hex digits, optional whitespace, then nothing or `;extensions` (ignored).
+      const std::string_view rest = trim_ows(line.substr(digits));
+      if (digits == 0 || (!rest.empty() && rest.front() != ';')) {
+        return fail(400, "invalid chunk size");
+      }
+      if (size == 0) {
+        m_chunk_state = ChunkState::trailers;
+        break;
+      }
+      if (size > m_limits.max_body_bytes - body.size()) {
+        return fail(413, "request body too large");
+      }
+      if (body.capacity() < body.size() + size) {
+        // One big chunk is allocated exactly; many small ones still grow geometrically.
+        body.reserve(std::max(body.size() + size, body.capacity() * 2));
+      }
+      m_chunk_left = size;
+      m_chunk_state = ChunkState::data;
+      break;
+    }
+    case ChunkState::data: {
+      const std::size_t n = std::min(m_chunk_left, data.size() - pos);
+      if (n == 0) {
+        return State::need_more;
+      }
+      body.append(data.data() + pos, n);
+      pos += n;
+      m_chunk_left -= n;
+      if (m_chunk_left == 0) {
+        m_chunk_state = ChunkState::data_crlf;
+      }
+      break;
+    }
+    case ChunkState::data_crlf: {
+      if (pos >= data.size()) {
+        return State::need_more;
+      }
+      if (data[pos] == '\n') {
+        pos += 1;
+      } else if (data[pos] == '\r' && pos + 1 >= data.size()) {
+        return State::need_more;
+      } else if (data[pos] == '\r' && data[pos + 1] == '\n') {
+        pos += 2;
+      } else {
+        return fail(400, "missing CRLF after chunk data");
+      }
+      m_chunk_state = ChunkState::size;
+      break;
+    }
+    case ChunkState::trailers: {
+      const std::size_t lf = find_line_end(data, pos);
+      if (lf == k_npos) {
+        if (m_trailer_bytes + (data.size() - pos) > m_limits.max_header_bytes) {
+          return fail(431, "request trailer fields too large");
+        }
+        return State::need_more;
+      }
+      m_trailer_bytes += lf + 1 - pos;
+      if (m_trailer_bytes > m_limits.max_header_bytes) {
+        return fail(431, "request trailer fields too large");
+      }
+      const std::string_view line = line_before(data, pos, lf);
+      pos = lf + 1;
+      // Trailer fields are read and dropped: captures keep the head as sent.
+      if (line.empty()) {
+        return State::complete;
+      }
+      break;
+    }
+    }
+  }
+}
+
+} // namespace rag::core
