@@ -1,10 +1,13 @@
 #include "commands/listen.hpp"
 
+#include "commands/fanout.hpp"
 #include "core/clock.hpp"
 #include "core/event_log.hpp"
+#include "core/event_view.hpp"
 #include "core/id.hpp"
 #include "core/record_json.hpp"
 #include "net/capture_server.hpp"
+#include "net/forward_client.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/core.h>
@@ -13,12 +16,16 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <pthread.h>
 #include <thread>
 
 namespace rag::commands {
 
 namespace {
+
+// How long Ctrl-C waits for deliveries still running or queued.
+constexpr std::chrono::seconds k_drain_limit{10};
 
 // Formats the one line per event that the terminal shows.
 std::string
@@ -31,8 +38,8 @@ event_line(const core::Event& event, bool color)
   const std::string clock = fmt::format("{:02}:{:02}:{:02}.{:03}", local.tm_hour, local.tm_min,
                                         local.tm_sec, (event.time_us / 1000) % 1000);
   return fmt::format("{}  {} {}  {}  {}", util::colorize(clock, util::Color::gray, color),
-                     util::colorize(util::terminal_safe(event.method), util::Color::bold, color),
-                     util::terminal_safe(event.target), util::human_size(event.body.size()),
+                     util::colorize(core::terminal_line(event.method), util::Color::bold, color),
+                     core::terminal_line(event.target), util::human_size(event.body.size()),
                      util::colorize(core::short_id(event.id), util::Color::cyan, color));
 }
 
@@ -40,6 +47,40 @@ bool
 status_has_body(int status)
 {
   return status >= 200 && status != 204 && status != 304;
+}
+
+// The answer a sender gets when rag answers by itself (--respond STATUS, no target).
+net::HttpResponse
+own_response(int status, const std::string& event_id)
+{
+  net::HttpResponse response;
+  response.status = status;
+  response.headers.emplace_back("Rag-Event-Id", event_id);
+  if (status_has_body(status)) {
+    response.headers.emplace_back("Content-Type", "application/json");
+    response.body = fmt::format(R"({{"id":"{}"}})", event_id);
+  }
+  return response;
+}
+
+// The answer relayed from the primary target, or 502 when it did not answer.
+net::HttpResponse
+primary_response(PrimaryOutcome&& outcome)
+{
+  net::HttpResponse response;
+  if (outcome.response) {
+    response.status = outcome.response->status;
+    response.headers = core::strip_hop_by_hop(outcome.response->headers);
+    response.body = std::move(outcome.response->body);
+    return response;
+  }
+  response.status = 502;
+  response.headers.emplace_back("Rag-Event-Id", outcome.record.event_id);
+  response.headers.emplace_back("Content-Type", "application/json");
+  response.body = fmt::format(R"({{"error":"{}","target":"{}","id":"{}"}})",
+                              core::json_escape(outcome.record.error),
+                              core::json_escape(outcome.record.target), outcome.record.event_id);
+  return response;
 }
 
 // Blocks SIGINT/SIGTERM in every thread and stops the server when one arrives.
@@ -55,16 +96,12 @@ public:
     std::thread([this, &server] {
       int signal = 0;
       sigwait(&m_set, &signal);
-      m_signalled = true;
       server.stop();
     }).detach();
   }
 
-  bool signalled() const { return m_signalled; }
-
 private:
   sigset_t m_set{};
-  std::atomic<bool> m_signalled{false};
 };
 
 } // namespace
@@ -93,8 +130,36 @@ run_listen(const ListenOptions& options)
   const bool color = util::color_enabled(stdout);
   std::atomic<std::uint64_t> captured{0};
 
+  net::ForwardClientOptions client_options;
+  client_options.insecure = options.insecure;
+  net::ForwardClient client(client_options);
+
+  FanoutOptions fanout_options;
+  fanout_options.timeout = options.timeout;
+  fanout_options.retries = options.retries;
+  fanout_options.ordered = options.ordered;
+  fanout_options.preserve_host = options.preserve_host;
+  auto on_delivery = [&](const core::Delivery& delivery) {
+    util::write_line(stdout, options.json ? core::to_json_line(delivery)
+                                          : fmt::format("  {}  {}",
+                                                        core::render_delivery_line(delivery, color),
+                                                        core::short_id(delivery.event_id)));
+  };
+  Fanout fanout(fanout_options, client, writer, clock, ids, on_delivery);
+  // In --ordered mode the log order and the delivery order must be the same.
+  std::mutex order_mutex;
+
   auto handler = [&](core::HttpRequest&& request, const net::Peer& peer) -> net::HttpResponse {
+    const core::RoutingDecision decision =
+        core::route_request(options.routing, request.method, request.target, request.headers);
+    const core::RespondPolicy policy =
+        options.respond ? *options.respond : decision.respond.value_or(core::RespondPolicy{});
+
     core::Event event;
+    std::unique_lock order_lock(order_mutex, std::defer_lock);
+    if (options.ordered) {
+      order_lock.lock();
+    }
     event.time_us = clock.now_us();
     event.id = ids.next("evt", event.time_us);
     event.source = source;
@@ -118,14 +183,25 @@ run_listen(const ListenOptions& options)
     captured.fetch_add(1, std::memory_order_relaxed);
     util::write_line(stdout, options.json ? line : event_line(event, color));
 
-    net::HttpResponse response;
-    response.status = options.respond_status;
-    response.headers.emplace_back("Rag-Event-Id", event.id);
-    if (status_has_body(response.status)) {
-      response.headers.emplace_back("Content-Type", "application/json");
-      response.body = fmt::format(R"({{"id":"{}"}})", event.id);
+    if (decision.destinations.empty()) {
+      return own_response(policy.primary ? 200 : policy.status, event.id);
     }
-    return response;
+    auto payload = std::make_shared<Payload>();
+    payload->event_id = event.id;
+    payload->method = std::move(event.method);
+    payload->target = std::move(event.target);
+    payload->headers = std::move(event.headers);
+    payload->body = std::make_shared<const std::string>(std::move(event.body));
+    payload->context =
+        core::ForwardContext{core::remote_ip_of(peer.remote), "http", options.preserve_host};
+    auto primary = fanout.dispatch(std::move(payload), decision.destinations, policy.primary);
+    if (order_lock.owns_lock()) {
+      order_lock.unlock();
+    }
+    if (!policy.primary) {
+      return own_response(policy.status, event.id);
+    }
+    return primary_response(primary.get());
   };
 
   auto on_reject = [&](int status, const std::string& reason, const net::Peer& peer) {
@@ -135,7 +211,21 @@ run_listen(const ListenOptions& options)
 
   util::write_line(stderr, fmt::format("Ready! Capturing on {} (log: {}). Press Ctrl-C to stop.",
                                        server->url(), writer.path()));
+  for (const auto& target : options.routing.forward_to) {
+    util::write_line(stderr, fmt::format("  forwarding every request to {}", target.url));
+  }
+  for (const auto& rule : options.routing.routes) {
+    for (const auto& target : rule.targets) {
+      util::write_line(stderr, fmt::format("  {} → {}", rule.name, target.url));
+    }
+  }
   server->serve(handler, on_reject);
+  const std::size_t left = fanout.drain(k_drain_limit);
+  if (left > 0) {
+    util::write_line(stderr, fmt::format("rag: warning: {} deliveries were not finished; their "
+                                         "events are in the log",
+                                         left));
+  }
   util::write_line(stderr,
                    fmt::format("Stopped. {} event(s) captured this session.", captured.load()));
   return 0;

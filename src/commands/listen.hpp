@@ -1,8 +1,11 @@
 #pragma once
 
+#include "core/routing.hpp"
 #include "util/result.hpp"
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace rag::commands {
@@ -12,12 +15,19 @@ struct ListenOptions
   std::string log_path; // resolved (never empty)
   std::string host = "127.0.0.1";
   int port = 7777;
-  int respond_status = 200;
+  core::RoutingTable routing;                 // --forward-to, --route and --config
+  std::optional<core::RespondPolicy> respond; // --respond (else config, else primary)
+  std::chrono::milliseconds timeout{30'000};  // per delivery attempt
+  int retries = 0;
+  bool ordered = false;
+  bool insecure = false;
+  bool preserve_host = false;
   std::size_t max_body = 25 * 1024 * 1024;
   bool json = false;
 };
 
-// Capture requests into the log until SIGINT/SIGTERM; returns the exit code.
+// Capture requests into the log and forward them until SIGINT/SIGTERM; returns
+// the exit code.
 Result<int> run_listen(const ListenOptions& options);
 
 } // namespace rag::commands

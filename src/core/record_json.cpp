@@ -562,6 +562,14 @@ append_padded(std::string& out, std::uint64_t value, int width)
 } // namespace
 
 std::string
+json_escape(std::string_view text)
+{
+  std::string out;
+  append_string(out, text);
+  return out.substr(1, out.size() - 2);
+}
+
+std::string
 to_json_line(const Event& event)
 {
   std::string out;

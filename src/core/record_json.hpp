@@ -18,6 +18,10 @@ std::string to_json_line(const Delivery& delivery);
 // whose message names the reason (the caller adds the line number).
 Result<Record> parse_record(std::string_view line);
 
+// Return `text` as the inside of a JSON string (quotes not included); invalid
+// UTF-8 becomes U+FFFD so the result is always valid JSON.
+std::string json_escape(std::string_view text);
+
 // Format microseconds since the epoch as RFC 3339 UTC with microseconds
 // ("2026-11-26T06:45:27.123456Z").
 std::string format_time_us(std::int64_t time_us);

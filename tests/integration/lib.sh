@@ -54,10 +54,14 @@ expect_not_contains() { # HAYSTACK NEEDLE WHAT
 }
 
 # wait_for DEADLINE_SECONDS COMMAND...: retry COMMAND every 50 ms until it succeeds.
+# A single argument is evaluated anew each time, so it can hold $(...) to re-check:
+#   wait_for 5 '[ "$(log_deliveries)" -eq 3 ]'
 wait_for() {
   local deadline=$((SECONDS + $1))
   shift
-  until "$@" 2>/dev/null; do
+  local check=("$@")
+  if [ $# -eq 1 ]; then check=(eval "$1"); fi
+  until "${check[@]}" 2>/dev/null; do
     ((SECONDS < deadline)) || return 1
     sleep 0.05
   done
@@ -103,4 +107,41 @@ raw_http() {
 # log_events: number of event records in the log.
 log_events() {
   if [ -f "$RAG_LOG" ]; then grep -c '"kind":"event"' "$RAG_LOG" || true; else echo 0; fi
+}
+
+# start_peer NAME MODE [ARGS...]: start rag-test-peer (sink/echo/fail/hold) on a free
+# port, recording every request it receives to $T/NAME.jsonl; sets NAME_PID, NAME_URL.
+start_peer() {
+  local name=$1 mode=$2
+  shift 2
+  local peer=${RAG_PEER:?RAG_PEER must point at rag-test-peer}
+  "$peer" "$mode" --out "$T/$name.jsonl" "$@" >"$T/$name.peer.out" 2>"$T/$name.peer.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_for 10 grep -q 'listening on' "$T/$name.peer.out" || fail "test peer ($name) did not start"
+  local url
+  url=$(grep -o 'http://[^ ]*' "$T/$name.peer.out" | head -n 1)
+  printf -v "${name}_PID" '%s' "$pid"
+  printf -v "${name}_URL" '%s' "$url"
+}
+
+# peer_count NAME: number of requests the peer NAME received so far.
+peer_count() {
+  if [ -f "$T/$1.jsonl" ]; then wc -l <"$T/$1.jsonl" | tr -d ' '; else echo 0; fi
+}
+
+# log_deliveries: number of delivery records in the log.
+log_deliveries() {
+  if [ -f "$RAG_LOG" ]; then grep -c '"kind":"delivery"' "$RAG_LOG" || true; else echo 0; fi
+}
+
+# json_field FILE LINE_NO EXPR: evaluate a Python expression on line LINE_NO (1-based)
+# of a JSON Lines file, with the parsed line bound to `r`.
+json_field() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+r = json.loads(lines[int(sys.argv[2]) - 1])
+print(eval(sys.argv[3]))
+PY
 }

@@ -1,0 +1,115 @@
+#pragma once
+
+#include "core/clock.hpp"
+#include "core/event_log.hpp"
+#include "core/http_client.hpp"
+#include "core/id.hpp"
+#include "core/record.hpp"
+#include "core/routing.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rag::commands {
+
+struct FanoutOptions
+{
+  std::chrono::milliseconds timeout{30'000}; // per attempt, connect included
+  int retries = 0;                           // extra attempts after a retryable failure
+  bool ordered = false;                      // one delivery in flight per target, in order
+  bool preserve_host = false;
+  bool replay = false;                       // mark delivery records as replays
+  std::size_t max_recorded_body = 64 * 1024; // response body kept in a delivery record
+  std::size_t max_workers_per_target = 64;   // concurrent deliveries to one target
+  // Waits between retries; the default waits on a condition that stop() interrupts.
+  // Tests pass a function that records the delay instead of sleeping.
+  std::function<void(std::chrono::milliseconds)> sleep;
+};
+
+// The request an event turns into, shared by all of its deliveries (the body is
+// never copied per target).
+struct Payload
+{
+  std::string event_id;
+  std::string method;
+  std::string target; // raw incoming target
+  core::Headers headers;
+  std::shared_ptr<const std::string> body;
+  core::ForwardContext context;
+};
+
+// What the primary target answered on the first attempt.
+struct PrimaryOutcome
+{
+  core::Delivery record;
+  std::optional<core::HttpResult> response; // set when the target answered
+};
+
+// Delivers events to their destinations: all targets of an event at once, each
+// target with its own workers (one when ordered) so that a slow or dead target
+// never delays another; every attempt is appended to the log as a delivery record.
+class Fanout
+{
+public:
+  using DeliveryFn = std::function<void(const core::Delivery&)>;
+
+  Fanout(FanoutOptions options, core::HttpClient& client, core::EventLogWriter& log,
+         core::Clock& clock, core::IdSource& ids, DeliveryFn on_delivery);
+  ~Fanout();
+  Fanout(const Fanout&) = delete;
+  Fanout& operator=(const Fanout&) = delete;
+
+  // Start delivering `payload` to `destinations`. When `want_primary` the first
+  // destination's first attempt is reported through the returned future (in
+  // unordered mode it runs on the calling thread); otherwise the future is invalid.
+  std::future<PrimaryOutcome> dispatch(std::shared_ptr<const Payload> payload,
+                                       const std::vector<core::Destination>& destinations,
+                                       bool want_primary);
+
+  // Wait until no delivery is queued or running, or `limit` passed; return how many
+  // are left. Retry waits are cut short.
+  std::size_t drain(std::chrono::milliseconds limit);
+
+private:
+  struct Job
+  {
+    std::shared_ptr<const Payload> payload;
+    core::Destination destination;
+    std::shared_ptr<std::promise<PrimaryOutcome>> primary;
+  };
+  struct TargetQueue;
+
+  void submit(Job job);
+  void worker(TargetQueue& queue);
+  void deliver(const Job& job);
+  core::Delivery attempt_record(const Job& job, const std::string& url, int attempt,
+                                std::int64_t start_us,
+                                const Result<core::HttpResult>& result) const;
+  void wait_before_retry(std::chrono::milliseconds delay);
+  void finished_one();
+
+  FanoutOptions m_options;
+  core::HttpClient& m_client;
+  core::EventLogWriter& m_log;
+  core::Clock& m_clock;
+  core::IdSource& m_ids;
+  DeliveryFn m_on_delivery;
+
+  std::mutex m_mutex;                // guards everything below
+  std::condition_variable m_changed; // pending count changed or stopping
+  std::map<std::string, std::unique_ptr<TargetQueue>> m_queues;
+  std::size_t m_pending = 0;
+  bool m_stopping = false;
+};
+
+} // namespace rag::commands
