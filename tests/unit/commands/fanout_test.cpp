@@ -1,0 +1,228 @@
+#include "commands/fanout.hpp"
+#include "core/record_json.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace rag;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct TempLog
+{
+  std::string dir;
+  std::string path;
+  TempLog()
+  {
+    char tmpl[] = "/tmp/rag-fanout-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    path = dir + "/events.jsonl";
+  }
+  ~TempLog() { std::filesystem::remove_all(dir); }
+  std::vector<core::Delivery> deliveries() const
+  {
+    std::vector<core::Delivery> out;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+      auto record = core::parse_record(line);
+      REQUIRE(record.ok());
+      if (auto* d = std::get_if<core::Delivery>(&*record)) {
+        out.push_back(*d);
+      }
+    }
+    return out;
+  }
+};
+
+class FakeClock final : public core::Clock
+{
+public:
+  std::int64_t now_us() override { return m_now.fetch_add(1000); }
+
+private:
+  std::atomic<std::int64_t> m_now{1'700'000'000'000'000};
+};
+
+// Answers from a per-target script; a target named "held" blocks until released.
+class FakeClient final : public core::HttpClient
+{
+public:
+  std::map<std::string, std::vector<int>> script; // url -> statuses (0 = refused)
+  std::map<std::string, std::vector<std::string>> seen;
+
+  Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
+                                std::chrono::milliseconds) override
+  {
+    std::unique_lock lock(m_mutex);
+    auto& calls = seen[target.url];
+    calls.push_back(request.target);
+    if (target.host == "held") {
+      m_released.wait(lock, [&] { return m_release; });
+    }
+    const auto& statuses = script[target.url];
+    const int status = calls.size() <= statuses.size() ? statuses[calls.size() - 1] : 200;
+    if (status == 0) {
+      return error("connection refused");
+    }
+    core::HttpResult result;
+    result.status = status;
+    result.body = std::string(100, 'b');
+    return result;
+  }
+
+  void release()
+  {
+    std::lock_guard lock(m_mutex);
+    m_release = true;
+    m_released.notify_all();
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_released;
+  bool m_release = false;
+};
+
+core::Destination
+destination(const std::string& text)
+{
+  auto target = core::parse_target(text);
+  REQUIRE(target.ok());
+  return core::Destination{*target, {}};
+}
+
+std::shared_ptr<const commands::Payload>
+payload(const std::string& id, const std::string& path)
+{
+  auto p = std::make_shared<commands::Payload>();
+  p->event_id = id;
+  p->method = "POST";
+  p->target = path;
+  p->headers = {{"Host", "rag"}, {"Content-Length", "2"}};
+  p->body = std::make_shared<const std::string>("{}");
+  p->context.remote_ip = "127.0.0.1";
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("fanout: every target gets the event; the primary's answer comes back")
+{
+  TempLog log;
+  auto writer = core::EventLogWriter::open(log.path);
+  REQUIRE(writer.ok());
+  FakeClock clock;
+  core::RandomIdSource ids;
+  FakeClient client;
+  client.script["http://a:1"] = {201};
+  std::atomic<int> printed{0};
+  {
+    commands::Fanout fanout({}, client, *writer, clock, ids,
+                            [&](const core::Delivery&) { ++printed; });
+    auto primary = fanout.dispatch(payload("evt_A", "/x?q=1"),
+                                   {destination("http://a:1"), destination("http://b:2/in")}, true);
+    REQUIRE(primary.valid());
+    const commands::PrimaryOutcome outcome = primary.get();
+    REQUIRE(outcome.response.has_value());
+    CHECK(outcome.response->status == 201);
+    CHECK(outcome.record.target == "http://a:1/x?q=1");
+    CHECK(fanout.drain(5s) == 0);
+  }
+  CHECK(printed == 2);
+  CHECK(client.seen["http://b:2/in"] == std::vector<std::string>{"/in?q=1"});
+  const auto deliveries = log.deliveries();
+  REQUIRE(deliveries.size() == 2);
+  for (const auto& d : deliveries) {
+    CHECK(d.event_id == "evt_A");
+    CHECK(d.attempt == 1);
+    CHECK(d.response_body.size() == 100);
+  }
+}
+
+TEST_CASE("fanout: a held target delays neither the primary nor other events")
+{
+  TempLog log;
+  auto writer = core::EventLogWriter::open(log.path);
+  REQUIRE(writer.ok());
+  FakeClock clock;
+  core::RandomIdSource ids;
+  FakeClient client;
+  commands::Fanout fanout({}, client, *writer, clock, ids, {});
+  for (int i = 0; i < 5; ++i) {
+    auto primary = fanout.dispatch(payload("evt_" + std::to_string(i), "/h"),
+                                   {destination("http://a:1"), destination("http://held:9")}, true);
+    CHECK(primary.get().response->status == 200); // returns although "held" never answered
+  }
+  CHECK(log.deliveries().size() == 5);
+  client.release();
+  CHECK(fanout.drain(10s) == 0);
+  CHECK(log.deliveries().size() == 10);
+}
+
+TEST_CASE("fanout: retries on refusal and 5xx with backoff, each attempt recorded")
+{
+  TempLog log;
+  auto writer = core::EventLogWriter::open(log.path);
+  REQUIRE(writer.ok());
+  FakeClock clock;
+  core::RandomIdSource ids;
+  FakeClient client;
+  client.script["http://a:1"] = {0, 503, 200};
+  client.script["http://c:3"] = {404};
+  std::vector<std::chrono::milliseconds> waits;
+  commands::FanoutOptions options;
+  options.retries = 5;
+  options.sleep = [&](std::chrono::milliseconds delay) { waits.push_back(delay); };
+  commands::Fanout fanout(options, client, *writer, clock, ids, {});
+  auto primary = fanout.dispatch(payload("evt_R", "/r"), {destination("http://a:1")}, true);
+  const auto outcome = primary.get();
+  CHECK_FALSE(outcome.response.has_value()); // the sender hears about the first attempt
+  CHECK(outcome.record.error == "connection refused");
+  fanout.dispatch(payload("evt_N", "/n"), {destination("http://c:3")}, false);
+  CHECK(fanout.drain(5s) == 0);
+  const auto deliveries = log.deliveries();
+  REQUIRE(deliveries.size() == 4);
+  CHECK(deliveries[0].attempt == 1);
+  CHECK(deliveries[0].error == "connection refused");
+  CHECK(deliveries[1].attempt == 2);
+  CHECK(deliveries[1].status == 503);
+  CHECK(deliveries[2].attempt == 3);
+  CHECK(deliveries[2].status == 200);
+  CHECK(deliveries[3].status == 404); // 404 is not retried
+  REQUIRE(waits.size() == 2);
+  CHECK(waits[1] >= waits[0]);
+}
+
+TEST_CASE("fanout: --ordered delivers to a target in dispatch order, one at a time")
+{
+  TempLog log;
+  auto writer = core::EventLogWriter::open(log.path);
+  REQUIRE(writer.ok());
+  FakeClock clock;
+  core::RandomIdSource ids;
+  FakeClient client;
+  commands::FanoutOptions options;
+  options.ordered = true;
+  commands::Fanout fanout(options, client, *writer, clock, ids, {});
+  for (int i = 0; i < 200; ++i) {
+    fanout.dispatch(payload("evt_" + std::to_string(i), "/" + std::to_string(i)),
+                    {destination("http://a:1")}, false);
+  }
+  CHECK(fanout.drain(10s) == 0);
+  const auto& seen = client.seen["http://a:1"];
+  REQUIRE(seen.size() == 200);
+  for (int i = 0; i < 200; ++i) {
+    CHECK(seen[static_cast<std::size_t>(i)] == "/" + std::to_string(i));
+  }
+}
