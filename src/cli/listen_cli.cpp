@@ -3,6 +3,7 @@
 #include "core/duration.hpp"
 #include "core/forward_plan.hpp"
 #include "core/listen_address.hpp"
+#include "core/listen_config.hpp"
 #include "util/units.hpp"
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,11 @@ constexpr const char* k_listen_examples = R"(Examples:
 Targets: PORT, HOST:PORT[/PATH] or an http(s) URL. A target without a path keeps the
 incoming path and query; one with a path replaces the path and keeps the query.
 --route PREFIX=URL takes requests under PREFIX and strips it (unless URL has a path).
+--config rag.json adds routes that match on path prefix or glob, method and header
+values (documented in docs/config.md), e.g.:
+  {"forward_to": ["3000"],
+   "routes": [{"path": "/github", "headers": {"X-GitHub-Event": "push"}, "to": ["3001"]},
+              {"glob": "/shops/*/orders", "method": "POST", "to": ["3002"], "respond": 202}]}
 Every request is written to the event log before its sender gets an answer.
 Stop with Ctrl-C. Look at what was captured with `rag inspect`.)";
 
@@ -37,6 +43,7 @@ struct ListenArgs
   std::string log;
   std::vector<std::string> forward_to;
   std::vector<std::string> routes;
+  std::string config;
   std::string respond;
   std::string timeout = "30s";
   int retry = 0;
@@ -83,6 +90,17 @@ make_options(const ListenArgs& args)
     rule.targets.push_back(std::move(route.target));
     options.routing.routes.push_back(std::move(rule));
   }
+  if (!args.config.empty()) {
+    // Flags come first: their targets and routes precede the file's.
+    RAG_TRY_ASSIGN(core::ListenConfig config, core::load_listen_config(args.config));
+    for (auto& target : config.forward_to) {
+      options.routing.forward_to.push_back(std::move(target));
+    }
+    for (auto& rule : config.routes) {
+      options.routing.routes.push_back(std::move(rule));
+    }
+    options.respond = config.respond;
+  }
   if (!args.respond.empty()) {
     RAG_TRY_ASSIGN(options.respond, parse_respond(args.respond));
   }
@@ -122,6 +140,9 @@ add_listen(CLI::App& app)
                   "Forward requests under PREFIX to URL (repeatable; prefix stripped)")
       ->option_text("PREFIX=URL")
       ->allow_extra_args(false);
+  sub->add_option("--config", args->config,
+                  "Routes, targets and response policy from a JSON file (see below)")
+      ->option_text("FILE");
   sub->add_option("--respond", args->respond,
                   "Answer the sender with the primary target's response (primary, the "
                   "default) or at once with STATUS, forwarding in the background")

@@ -16,7 +16,7 @@ struct ListenOptions
   std::string host = "127.0.0.1";
   int port = 7777;
   core::RoutingTable routing;                 // --forward-to, --route and --config
-  std::optional<core::RespondPolicy> respond; // --respond (else config, else primary)
+  std::optional<core::RespondPolicy> respond; // --respond, else the config file's
   std::chrono::milliseconds timeout{30'000};  // per delivery attempt
   int retries = 0;
   bool ordered = false;
