@@ -51,22 +51,6 @@ write_line(std::FILE* stream, std::string_view text)
 }
 
 std::string
-terminal_safe(std::string_view text)
-{
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out += fmt::format("\\x{:02x}", byte);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string
 human_size(std::uint64_t bytes)
 {
   if (bytes < 1024) {

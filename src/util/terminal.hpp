@@ -19,10 +19,6 @@ std::string colorize(std::string_view text, Color color, bool enabled);
 // different threads never mix.
 void write_line(std::FILE* stream, std::string_view text);
 
-// Return `text` safe to print on a terminal: control bytes (and DEL) become
-// "\xNN" so captured data can never inject escape sequences.
-std::string terminal_safe(std::string_view text);
-
 // Format a byte count for people: "512 B", "2.0 KiB", "5.0 MiB".
 std::string human_size(std::uint64_t bytes);
 

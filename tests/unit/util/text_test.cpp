@@ -25,12 +25,8 @@ TEST_CASE("case helpers")
   CHECK_FALSE(iequals("X-Hub", "X-Hu"));
 }
 
-TEST_CASE("terminal_safe neutralises control bytes")
+TEST_CASE("human sizes")
 {
-  CHECK(terminal_safe("/hook?a=1") == "/hook?a=1");
-  CHECK(terminal_safe("\x1b[31mred") == "\\x1b[31mred");
-  CHECK(terminal_safe(std::string("a\0b\n\x7f", 5)) == "a\\x00b\\x0a\\x7f");
-  CHECK(terminal_safe("✓") == "✓");
   CHECK(human_size(512) == "512 B");
   CHECK(human_size(2048) == "2.0 KiB");
   CHECK(human_size(5 * 1024 * 1024) == "5.0 MiB");
