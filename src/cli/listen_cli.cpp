@@ -4,11 +4,13 @@
 #include "core/forward_plan.hpp"
 #include "core/listen_address.hpp"
 #include "core/listen_config.hpp"
+#include "core/signature.hpp"
 #include "util/units.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 
@@ -25,6 +27,8 @@ constexpr const char* k_listen_examples = R"(Examples:
   rag listen -f 3000 --respond 202        answer 202 at once, forward in the background
   rag listen -f 3000 --retry 3 --ordered  retry failures, deliver strictly in order
   rag listen 9000 --json | jq .id         port 9000; JSON records on stdout
+  rag listen -f 3000 --verify github=env:GITHUB_WEBHOOK_SECRET --reject-invalid
+                                          check signatures, answer 401 to forgeries
 
 Targets: PORT, HOST:PORT[/PATH] or an http(s) URL. A target without a path keeps the
 incoming path and query; one with a path replaces the path and keeps the query.
@@ -44,6 +48,8 @@ struct ListenArgs
   std::vector<std::string> forward_to;
   std::vector<std::string> routes;
   std::string config;
+  std::vector<std::string> verify;
+  bool reject_invalid = false;
   std::string respond;
   std::string timeout = "30s";
   int retry = 0;
@@ -104,6 +110,18 @@ make_options(const ListenArgs& args)
   if (!args.respond.empty()) {
     RAG_TRY_ASSIGN(options.respond, parse_respond(args.respond));
   }
+  for (const auto& text : args.verify) {
+    RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text));
+    options.verify.push_back(std::move(spec));
+  }
+  const bool any_route_verifies =
+      std::any_of(options.routing.routes.begin(), options.routing.routes.end(),
+                  [](const core::RouteRule& rule) { return !rule.verify.empty(); });
+  if (args.reject_invalid && options.verify.empty() && !any_route_verifies) {
+    return usage_error("--reject-invalid needs a signature to check",
+                       "add --verify PROVIDER=SECRET, e.g. --verify github=env:GITHUB_SECRET");
+  }
+  options.reject_invalid = args.reject_invalid;
   RAG_TRY_ASSIGN(const std::int64_t timeout_us, core::parse_duration_us(args.timeout));
   if (timeout_us < 1000) {
     return usage_error(fmt::format("invalid --timeout '{}': too short", args.timeout),
@@ -154,6 +172,15 @@ add_listen(CLI::App& app)
                   "timeouts, 408/425/429/5xx)")
       ->option_text("N")
       ->check(CLI::Range(0, 100));
+  sub->add_option("--verify", args->verify,
+                  "Check each request's signature and record the verdict (repeatable); "
+                  "PROVIDER is github, stripe, standard, svix, shopify, slack or "
+                  "hmac:HEADER:ALGO:ENCODING[:PREFIX]; SECRET may be env:NAME or file:PATH")
+      ->option_text("PROVIDER=SECRET")
+      ->allow_extra_args(false);
+  sub->add_flag("--reject-invalid", args->reject_invalid,
+                "Answer 401 to requests whose signature fails (they are still logged, "
+                "not forwarded)");
   sub->add_flag("--ordered", args->ordered,
                 "Deliver to each target strictly in arrival order, one at a time");
   sub->add_flag("--insecure", args->insecure, "Accept self-signed certificates of https targets");

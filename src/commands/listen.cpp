@@ -37,10 +37,18 @@ event_line(const core::Event& event, bool color)
   localtime_r(&seconds, &local);
   const std::string clock = fmt::format("{:02}:{:02}:{:02}.{:03}", local.tm_hour, local.tm_min,
                                         local.tm_sec, (event.time_us / 1000) % 1000);
-  return fmt::format("{}  {} {}  {}  {}", util::colorize(clock, util::Color::gray, color),
-                     util::colorize(core::terminal_line(event.method), util::Color::bold, color),
-                     core::terminal_line(event.target), util::human_size(event.body.size()),
-                     util::colorize(core::short_id(event.id), util::Color::cyan, color));
+  std::string line =
+      fmt::format("{}  {} {}  {}  {}", util::colorize(clock, util::Color::gray, color),
+                  util::colorize(core::terminal_line(event.method), util::Color::bold, color),
+                  core::terminal_line(event.target), util::human_size(event.body.size()),
+                  util::colorize(core::short_id(event.id), util::Color::cyan, color));
+  if (!event.verdict.empty()) {
+    const util::Color verdict_color =
+        event.verdict == "valid" ? util::Color::green : util::Color::red;
+    line += "  " +
+            util::colorize("signature " + core::terminal_line(event.verdict), verdict_color, color);
+  }
+  return line;
 }
 
 bool
@@ -170,6 +178,15 @@ run_listen(const ListenOptions& options)
     event.headers = std::move(request.headers);
     event.body = std::move(request.body);
     event.chunked = request.chunked;
+    // Verification always runs on the body bytes exactly as received.
+    const auto& specs = decision.verify.empty() ? options.verify : decision.verify;
+    bool rejected = false;
+    if (!specs.empty()) {
+      const core::Verdict verdict =
+          core::verify_any(specs, event.headers, event.body, event.time_us);
+      event.verdict = verdict.text();
+      rejected = options.reject_invalid && !verdict.is_valid();
+    }
 
     const std::string line = core::to_json_line(event);
     if (auto written = writer.append(line); !written) {
@@ -183,6 +200,12 @@ run_listen(const ListenOptions& options)
     captured.fetch_add(1, std::memory_order_relaxed);
     util::write_line(stdout, options.json ? line : event_line(event, color));
 
+    if (rejected) {
+      return {401,
+              {{"Rag-Event-Id", event.id}, {"Content-Type", "application/json"}},
+              fmt::format(R"({{"error":"{}","id":"{}"}})",
+                          core::json_escape("signature " + event.verdict), event.id)};
+    }
     if (decision.destinations.empty()) {
       return own_response(policy.primary ? 200 : policy.status, event.id);
     }
@@ -213,6 +236,10 @@ run_listen(const ListenOptions& options)
                                        server->url(), writer.path()));
   for (const auto& target : options.routing.forward_to) {
     util::write_line(stderr, fmt::format("  forwarding every request to {}", target.url));
+  }
+  for (const auto& spec : options.verify) {
+    util::write_line(stderr, fmt::format("  verifying {} signatures{}", core::spec_label(spec),
+                                         options.reject_invalid ? " (rejecting invalid)" : ""));
   }
   for (const auto& rule : options.routing.routes) {
     for (const auto& target : rule.targets) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rag::commands {
 
@@ -22,6 +23,8 @@ struct ListenOptions
   bool ordered = false;
   bool insecure = false;
   bool preserve_host = false;
+  std::vector<core::SignatureSpec> verify; // --verify, for requests no route verifies
+  bool reject_invalid = false;             // answer 401 to a request that fails them
   std::size_t max_body = 25 * 1024 * 1024;
   bool json = false;
 };

@@ -24,8 +24,8 @@ using Json = nlohmann::ordered_json;
 constexpr auto k_npos = std::string_view::npos;
 
 const std::vector<std::string> k_top_keys = {"forward_to", "respond", "routes"};
-const std::vector<std::string> k_route_keys = {"path", "glob",    "method",      "headers",
-                                               "to",   "respond", "strip_prefix"};
+const std::vector<std::string> k_route_keys = {"path", "glob",    "method",       "headers",
+                                               "to",   "respond", "strip_prefix", "verify"};
 
 // nlohmann's DOM builder with what a config reader needs on top: a syntax error
 // keeps its byte position instead of throwing, and a key repeated in one object
@@ -385,6 +385,31 @@ private:
                 fmt::format("expected \"primary\" or a status from 200 to 599, got {}", got));
   }
 
+  // "verify": ["github=env:GITHUB_SECRET", ...] (a single string is accepted too).
+  Result<std::vector<SignatureSpec>> verify(const Json& value, const std::string& place) const
+  {
+    std::vector<SignatureSpec> specs;
+    auto one = [&](const Json& item, const std::string& where) -> Result<void> {
+      if (!item.is_string()) {
+        return fail(where, fmt::format("expected \"PROVIDER=SECRET\", got {}", describe(item)));
+      }
+      auto spec = parse_signature_spec(item.get_ref<const std::string&>());
+      if (!spec) {
+        return fail(where, spec.error().message, spec.error().hint);
+      }
+      specs.push_back(std::move(spec).value());
+      return {};
+    };
+    if (value.is_array()) {
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        RAG_TRY(one(value[i], fmt::format("{}[{}]", place, i)));
+      }
+    } else {
+      RAG_TRY(one(value, place));
+    }
+    return specs;
+  }
+
   Result<RouteRule> route(const Json& value, std::size_t index) const
   {
     RouteRule rule;
@@ -431,6 +456,8 @@ private:
         has_to = true;
       } else if (key == "respond") {
         RAG_TRY_ASSIGN(rule.respond, respond(item, place));
+      } else if (key == "verify") {
+        RAG_TRY_ASSIGN(rule.verify, verify(item, place));
       } else if (key == "strip_prefix") {
         if (!item.is_boolean()) {
           return fail(place, fmt::format("expected true or false, got {}", describe(item)));

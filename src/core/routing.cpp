@@ -70,6 +70,7 @@ route_request(const RoutingTable& table, std::string_view method, std::string_vi
     for (const auto& t : rule.targets) {
       add(t, rule.strip_prefix ? rule.path_prefix : std::string());
     }
+    decision.verify.insert(decision.verify.end(), rule.verify.begin(), rule.verify.end());
     if (rule.respond && !decision.respond) {
       decision.respond = rule.respond;
     }

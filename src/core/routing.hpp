@@ -2,6 +2,7 @@
 
 #include "core/forward_plan.hpp"
 #include "core/record.hpp"
+#include "core/signature.hpp"
 
 #include <optional>
 #include <string>
@@ -40,6 +41,7 @@ struct RouteRule
   bool strip_prefix = true; // strip path_prefix when the target has no path
   std::vector<Target> targets;
   std::optional<RespondPolicy> respond; // overrides the listener's policy for this route
+  std::vector<SignatureSpec> verify;    // signatures checked for this route's requests
 };
 
 // Everything that decides where a captured request goes.
@@ -61,6 +63,7 @@ struct RoutingDecision
 {
   std::vector<Destination> destinations; // primary first; duplicates removed
   std::optional<RespondPolicy> respond;  // from the first matching route that sets one
+  std::vector<SignatureSpec> verify;     // of every matching route, in route order
 };
 
 // Return true when `rule` takes a request with this method, raw target and headers.

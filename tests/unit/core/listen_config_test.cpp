@@ -437,3 +437,31 @@ TEST_CASE("listen config: loading a file")
     CHECK(config->respond->status == 202);
   }
 }
+
+TEST_CASE("listen config: per-route verify")
+{
+  ::setenv("RAG_TEST_ROUTE_SECRET", "s3cret", 1);
+  auto config = rag::core::parse_listen_config(
+      R"({"routes": [{"path": "/gh", "to": ["3000"],
+                    "verify": ["github=env:RAG_TEST_ROUTE_SECRET", "stripe=whsec"]},
+                   {"path": "/x", "to": ["3001"], "verify": "shopify=abc"}]})",
+      "rag.json");
+  REQUIRE(config.ok());
+  REQUIRE(config->routes[0].verify.size() == 2);
+  CHECK(config->routes[0].verify[0].provider == rag::core::Provider::github);
+  CHECK(config->routes[0].verify[0].secret == "s3cret");
+  CHECK(config->routes[0].verify[1].provider == rag::core::Provider::stripe);
+  REQUIRE(config->routes[1].verify.size() == 1);
+  CHECK(config->routes[1].verify[0].provider == rag::core::Provider::shopify);
+
+  auto bad = rag::core::parse_listen_config(
+      R"({"routes": [{"path": "/gh", "to": ["3000"], "verify": ["gitlab=x"]}]})", "rag.json");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().exit_code == 2);
+  CHECK(bad.error().message.find("rag.json: routes[0].verify[0]") == 0);
+
+  auto wrong_type = rag::core::parse_listen_config(
+      R"({"routes": [{"path": "/gh", "to": ["3000"], "verify": [42]}]})", "rag.json");
+  REQUIRE_FALSE(wrong_type.ok());
+  CHECK(wrong_type.error().message.find("expected \"PROVIDER=SECRET\"") != std::string::npos);
+}

@@ -1,0 +1,183 @@
+#include "commands/trigger.hpp"
+
+#include "core/clock.hpp"
+#include "core/signature.hpp"
+#include "net/forward_client.hpp"
+#include "util/bytes.hpp"
+#include "util/terminal.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+
+namespace rag::commands {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Result<int>
+print_list(bool json)
+{
+  RAG_TRY_ASSIGN(const std::vector<core::Sample> samples, core::load_samples());
+  std::size_t width = 0;
+  for (const auto& sample : samples) {
+    width = std::max(width, sample.name.size());
+  }
+  for (const auto& sample : samples) {
+    if (json) {
+      const Json line = {{"name", sample.name},
+                         {"provider", std::string(core::provider_name(sample.provider))},
+                         {"description", sample.description}};
+      util::write_line(stdout, line.dump());
+    } else {
+      util::write_line(stdout, fmt::format("{:<{}}  {}", sample.name, width, sample.description));
+    }
+  }
+  return 0;
+}
+
+// Random values for sample ids; they only have to look real, not be secret.
+std::function<std::uint64_t()>
+random_source()
+{
+  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [engine] { return (*engine)(); };
+}
+
+std::string
+url_of(const core::Target& target, const std::string& request_target)
+{
+  return fmt::format("{}://{}{}", target.scheme, core::host_header_value(target), request_target);
+}
+
+util::Color
+status_color(int status)
+{
+  if (status >= 500) {
+    return util::Color::red;
+  }
+  if (status >= 400) {
+    return util::Color::yellow;
+  }
+  return util::Color::green;
+}
+
+std::string
+duration_text(std::chrono::microseconds duration)
+{
+  const auto us = duration.count();
+  if (us < 10'000) {
+    return fmt::format("{:.1f}ms", static_cast<double>(us) / 1000.0);
+  }
+  return fmt::format("{}ms", us / 1000);
+}
+
+Json
+headers_json(const core::Headers& headers)
+{
+  Json out = Json::array();
+  for (const auto& [name, value] : headers) {
+    out.push_back(
+        Json::array({util::utf8_replace_invalid(name), util::utf8_replace_invalid(value)}));
+  }
+  return out;
+}
+
+} // namespace
+
+Result<int>
+run_trigger(const TriggerOptions& options)
+{
+  if (options.list) {
+    return print_list(options.json);
+  }
+  const core::Sample& sample = options.sample;
+  const std::string provider(core::provider_name(sample.provider));
+
+  // 1. The secret: the user's, or the provider's test secret.
+  const bool test_secret = options.secret.empty();
+  const std::string secret =
+      test_secret ? std::string(core::default_test_secret(sample.provider)) : options.secret;
+  RAG_TRY_ASSIGN(const core::SignatureSpec spec,
+                 core::parse_signature_spec(fmt::format("{}={}", provider, secret)));
+
+  // 2. Render the payload at the send time and sign it as the provider would.
+  core::SystemClock clock;
+  const std::int64_t now_us = clock.now_us();
+  RAG_TRY_ASSIGN(core::RenderedSample rendered,
+                 core::render_sample(sample, options.sets, {now_us, random_source()}));
+  RAG_TRY_ASSIGN(core::Headers signed_headers,
+                 core::sign(spec, rendered.headers, rendered.body, now_us));
+
+  // 3. The request: Host first, the provider's headers in its order, then the framing.
+  core::OutgoingRequest request;
+  request.method = "POST";
+  request.target = core::map_target(options.to, "/");
+  request.headers.emplace_back("Host", core::host_header_value(options.to));
+  for (auto& header : signed_headers) {
+    request.headers.push_back(std::move(header));
+  }
+  request.headers.emplace_back("Content-Length", std::to_string(rendered.body.size()));
+  const std::string sent_body = rendered.body;
+  request.body = std::make_shared<const std::string>(std::move(rendered.body));
+  const std::string url = url_of(options.to, request.target);
+  // Shown once everything is valid, so the app under test can be configured with it;
+  // a user's own secret is never echoed.
+  if (test_secret) {
+    util::write_line(stderr, fmt::format("rag: signing with the {} test secret {} (configure your "
+                                         "app with it, or pass --secret)",
+                                         provider, secret));
+  }
+
+  net::ForwardClient client;
+  auto answer = client.send(options.to, request, options.timeout);
+  if (!answer) {
+    return error(fmt::format("cannot send {} to {}: {}", sample.name, url, answer.error().message),
+                 "is the service running? check --to");
+  }
+
+  // 4. Report: the answer's status on stderr and its body on stdout, or one JSON object.
+  if (options.json) {
+    Json line = {{"sample", sample.name},
+                 {"url", url},
+                 {"request_headers", headers_json(request.headers)},
+                 {"request_body_sha256", util::sha256_hex(sent_body)},
+                 {"status", answer->status},
+                 {"reason", util::utf8_replace_invalid(answer->reason)},
+                 {"duration_us", answer->duration.count()},
+                 {"headers", headers_json(answer->headers)}};
+    if (util::is_valid_utf8(answer->body)) {
+      line["body"] = answer->body;
+    } else {
+      line["body"] = util::base64_encode(answer->body);
+      line["body_encoding"] = "base64";
+    }
+    if (answer->body_truncated) {
+      line["body_truncated"] = true;
+    }
+    util::write_line(stdout, line.dump());
+  } else {
+    const bool color = util::color_enabled(stderr);
+    util::write_line(stderr, fmt::format("{} → {} {}  {}", sample.name,
+                                         util::colorize(answer->reason.empty()
+                                                            ? std::to_string(answer->status)
+                                                            : fmt::format("{} {}", answer->status,
+                                                                          answer->reason),
+                                                        status_color(answer->status), color),
+                                         url, duration_text(answer->duration)));
+    if (!answer->body.empty()) {
+      std::fwrite(answer->body.data(), 1, answer->body.size(), stdout);
+      if (answer->body.back() != '\n') {
+        std::fputc('\n', stdout);
+      }
+      std::fflush(stdout);
+    }
+  }
+  return answer->status >= 400 ? 1 : 0;
+}
+
+} // namespace rag::commands

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "core/forward_plan.hpp"
+#include "core/samples.hpp"
+#include "util/result.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace rag::commands {
+
+struct TriggerOptions
+{
+  bool list = false;                // --list: print the samples, send nothing
+  core::Sample sample;              // the sample to send (found by name)
+  core::Target to;                  // --to
+  std::string secret;               // --secret as written (SECRET, env:NAME, file:PATH);
+                                    // empty: the provider's test secret
+  std::vector<core::FieldSet> sets; // --set, applied in order
+  bool json = false;                // the answer (or the list) as JSON
+  std::chrono::milliseconds timeout{30'000};
+};
+
+// Print the built-in samples (--list), or render, sign and send one sample to the
+// target and print its answer; returns 0, or 1 when the target answered >= 400. A
+// target that cannot be reached is an Error (exit 1).
+Result<int> run_trigger(const TriggerOptions& options);
+
+} // namespace rag::commands
