@@ -1,5 +1,6 @@
 #include "commands/fanout.hpp"
 
+#include "core/header_override.hpp"
 #include "core/record_json.hpp"
 #include "core/retry.hpp"
 
@@ -52,7 +53,7 @@ Fanout::dispatch(std::shared_ptr<const Payload> payload,
   std::future<PrimaryOutcome> future;
   std::optional<Job> inline_job;
   for (std::size_t i = 0; i < destinations.size(); ++i) {
-    Job job{payload, destinations[i], nullptr};
+    Job job{payload, destinations[i], nullptr, {}};
     if (i == 0 && want_primary) {
       job.primary = std::make_shared<std::promise<PrimaryOutcome>>();
       future = job.primary->get_future();
@@ -72,6 +73,41 @@ Fanout::dispatch(std::shared_ptr<const Payload> payload,
     finished_one();
   }
   return future;
+}
+
+PlannedDelivery
+plan_delivery(const Payload& payload, const core::Destination& destination,
+              std::string_view request_target, const core::Headers& set_headers)
+{
+  const core::Target& target = destination.target;
+  auto plan = core::plan_request(target, payload.method, payload.target, payload.headers,
+                                 payload.body, payload.context, destination.strip_prefix);
+  if (!plan) {
+    return {std::move(plan), target.url};
+  }
+  if (!request_target.empty()) {
+    plan->target = std::string(request_target);
+  }
+  if (!set_headers.empty()) {
+    plan->headers = core::apply_header_overrides(plan->headers, set_headers);
+  }
+  std::string url =
+      fmt::format("{}://{}{}", target.scheme, core::host_header_value(target), plan->target);
+  return {std::move(plan), std::move(url)};
+}
+
+void
+Fanout::dispatch_one(std::shared_ptr<const Payload> payload, core::Destination destination,
+                     std::string request_target)
+{
+  submit(Job{std::move(payload), std::move(destination), nullptr, std::move(request_target)});
+}
+
+bool
+Fanout::wait_for_capacity(std::size_t max_pending, std::chrono::milliseconds limit)
+{
+  std::unique_lock lock(m_mutex);
+  return m_changed.wait_for(lock, limit, [&] { return m_pending < max_pending; });
 }
 
 void
@@ -180,13 +216,11 @@ Fanout::attempt_record(const Job& job, const std::string& url, int attempt, std:
 void
 Fanout::deliver(const Job& job)
 {
-  const Payload& payload = *job.payload;
   const core::Target& target = job.destination.target;
-  auto plan = core::plan_request(target, payload.method, payload.target, payload.headers,
-                                 payload.body, payload.context, job.destination.strip_prefix);
-  const std::string url =
-      plan ? fmt::format("{}://{}{}", target.scheme, core::host_header_value(target), plan->target)
-           : target.url;
+  PlannedDelivery planned =
+      plan_delivery(*job.payload, job.destination, job.request_target, m_options.set_headers);
+  auto& plan = planned.request;
+  const std::string& url = planned.url;
 
   thread_local std::mt19937_64 random{std::random_device{}()};
   std::uniform_real_distribution<double> uniform(0.0, 1.0);

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct FanoutOptions
   bool replay = false;                       // mark delivery records as replays
   std::size_t max_recorded_body = 64 * 1024; // response body kept in a delivery record
   std::size_t max_workers_per_target = 64;   // concurrent deliveries to one target
+  // Replace or add these headers on every planned request (core::apply_header_overrides;
+  // `rag replay --set-header`).
+  core::Headers set_headers;
   // Waits between retries; the default waits on a condition that stop() interrupts.
   // Tests pass a function that records the delay instead of sleeping.
   std::function<void(std::chrono::milliseconds)> sleep;
@@ -47,6 +51,20 @@ struct Payload
   std::shared_ptr<const std::string> body;
   core::ForwardContext context;
 };
+
+// What one delivery sends, and the URL its delivery record names.
+struct PlannedDelivery
+{
+  Result<core::OutgoingRequest> request; // an Error when the request cannot be sent
+  std::string url;                       // scheme://host[:port] + request target
+};
+
+// Plan what a delivery of `payload` to `destination` sends, exactly as Fanout does:
+// the forward plan (core::plan_request), then the request target replaced by
+// `request_target` when that is not empty, then `set_headers` applied. A request
+// that cannot be planned names the destination's URL.
+PlannedDelivery plan_delivery(const Payload& payload, const core::Destination& destination,
+                              std::string_view request_target, const core::Headers& set_headers);
 
 // What the primary target answered on the first attempt.
 struct PrimaryOutcome
@@ -76,6 +94,17 @@ public:
                                        const std::vector<core::Destination>& destinations,
                                        bool want_primary);
 
+  // Start delivering `payload` to `destination` on a worker thread. A non-empty
+  // `request_target` is sent as it is instead of the payload's target mapped for the
+  // destination (how replay re-sends to the exact URL of an earlier delivery).
+  void dispatch_one(std::shared_ptr<const Payload> payload, core::Destination destination,
+                    std::string request_target = {});
+
+  // Wait until fewer than `max_pending` deliveries are queued or running, or `limit`
+  // passed; return true when there is room (backpressure for a producer that must
+  // bound the deliveries in flight).
+  bool wait_for_capacity(std::size_t max_pending, std::chrono::milliseconds limit);
+
   // Wait until no delivery is queued or running, or `limit` passed; return how many
   // are left. Retry waits are cut short.
   std::size_t drain(std::chrono::milliseconds limit);
@@ -86,6 +115,7 @@ private:
     std::shared_ptr<const Payload> payload;
     core::Destination destination;
     std::shared_ptr<std::promise<PrimaryOutcome>> primary;
+    std::string request_target; // sent as is when not empty (dispatch_one)
   };
   struct TargetQueue;
 

@@ -1,0 +1,160 @@
+#include "cli/commands.hpp"
+#include "commands/replay.hpp"
+#include "core/duration.hpp"
+#include "core/forward_plan.hpp"
+#include "core/header_override.hpp"
+#include "core/rate_limit.hpp"
+
+#include "core/signature.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <memory>
+
+namespace rag::cli {
+
+namespace {
+
+constexpr const char* k_replay_examples = R"(Examples:
+  rag replay evt_01KM                     re-send one event to the targets it went to
+  rag replay 01KM 01KN --to 4000          two events to http://127.0.0.1:4000 (same path)
+  rag replay --last 10 --to 3000/hooks    the newest 10 events, oldest first, to /hooks
+  rag replay --status failed              every event whose latest delivery failed
+  rag replay --since 1h --path '/github/*' --to 3000 --rate 10/s
+  rag replay --last 1 --dry-run           show exactly what would be sent; send nothing
+  rag replay --last 500 --to 3000 --concurrency 1
+                                          one at a time, strictly in capture order
+  rag replay evt_01KM --set-header 'X-Debug: 1' --json
+
+Select events by ID (any unique prefix), --last N, or the filters of `rag inspect`.
+Events go out in capture order, oldest first. Without --to, each event goes to the exact
+URLs it was delivered to before (replays not counted); --to takes PORT, HOST:PORT[/PATH]
+or a URL with the path rules of `rag listen --forward-to`. The body and headers go out as
+captured (hop-by-hop headers dropped, Host set to the target, X-Forwarded-* added).
+--concurrency N runs up to N deliveries at once, so with N > 1 a target may receive
+events out of order; --concurrency 1 keeps the order. Every attempt is recorded as a
+delivery with "replay": true (see `rag inspect ID`).
+Exit 0 when every delivery succeeded, 1 when one failed (an error or a status >= 400).
+Ctrl-C stops sending, waits up to 10s for deliveries in flight, prints the summary and
+exits 1 when something failed or was left unsent; a second Ctrl-C quits at once (130).)";
+
+struct ReplayArgs
+{
+  std::vector<std::string> ids;
+  int last = 0;
+  core::FilterSpec filter;
+  std::vector<std::string> to;
+  std::vector<std::string> set_headers;
+  std::vector<std::string> resign;
+  int concurrency = 8;
+  std::string rate;
+  std::string timeout = "30s";
+  bool insecure = false;
+  bool dry_run = false;
+  bool json = false;
+  std::string log;
+};
+
+Result<commands::ReplayOptions>
+make_options(const ReplayArgs& args)
+{
+  commands::ReplayOptions options;
+  options.ids = args.ids;
+  options.last = args.last;
+  options.filter = args.filter;
+  for (const auto& text : args.to) {
+    RAG_TRY_ASSIGN(core::Target target, core::parse_target(text));
+    options.to.push_back(std::move(target));
+  }
+  for (const auto& text : args.set_headers) {
+    RAG_TRY_ASSIGN(core::Header header, core::parse_header_override(text));
+    options.set_headers.push_back(std::move(header));
+  }
+  for (const auto& text : args.resign) {
+    RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text));
+    options.resign.push_back(std::move(spec));
+  }
+  options.concurrency = static_cast<std::size_t>(args.concurrency);
+  if (!args.rate.empty()) {
+    RAG_TRY_ASSIGN(options.rate_per_second, core::parse_rate(args.rate));
+  }
+  RAG_TRY_ASSIGN(const std::int64_t timeout_us, core::parse_duration_us(args.timeout));
+  if (timeout_us < 1000) {
+    return usage_error(fmt::format("invalid --timeout '{}': too short", args.timeout),
+                       "use at least 1ms, e.g. --timeout 30s");
+  }
+  options.timeout = std::chrono::milliseconds(timeout_us / 1000);
+  options.insecure = args.insecure;
+  options.dry_run = args.dry_run;
+  options.json = args.json;
+  options.log_path = resolve_log_path(args.log);
+  return options;
+}
+
+} // namespace
+
+Runner
+add_replay(CLI::App& app)
+{
+  auto args = std::make_shared<ReplayArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "replay", "Re-send captured events, byte for byte, to their original or new targets");
+  sub->footer(k_replay_examples);
+
+  sub->add_option("ID", args->ids, "Replay these events (any unique prefix of an id)");
+  sub->add_option("--last", args->last, "Replay the newest N matching events")
+      ->option_text("N")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--since", args->filter.since, "Only events at or after TIME (an age like 10m)")
+      ->option_text("TIME");
+  sub->add_option("--until", args->filter.until, "Only events at or before TIME (an age like 2h)")
+      ->option_text("TIME");
+  sub->add_option("--method", args->filter.method, "Only this HTTP method (any case)")
+      ->option_text("METHOD");
+  sub->add_option("--path", args->filter.path_glob, "Only targets whose path matches GLOB")
+      ->option_text("GLOB");
+  sub->add_option("--header", args->filter.headers,
+                  "Only events with this header (and value); repeatable")
+      ->option_text("NAME[=VALUE]")
+      ->allow_extra_args(false);
+  sub->add_option("--grep", args->filter.grep,
+                  "Only events whose target, headers or body contain TEXT")
+      ->option_text("TEXT");
+  sub->add_option("--status", args->filter.status,
+                  "Only events whose latest delivery had STATUS: 200, 4xx or failed")
+      ->option_text("STATUS");
+  sub->add_option("--to", args->to, "Send to this target instead of the original ones (repeatable)")
+      ->option_text("URL")
+      ->allow_extra_args(false);
+  sub->add_option("--set-header", args->set_headers,
+                  "Replace every header NAME with this one, or add it (repeatable)")
+      ->option_text("NAME:VALUE")
+      ->allow_extra_args(false);
+  sub->add_option("--resign", args->resign,
+                  "Recompute the provider's signature for the exact body with a fresh "
+                  "timestamp (ids kept), so old events still verify (repeatable)")
+      ->option_text("PROVIDER=SECRET")
+      ->allow_extra_args(false);
+  sub->add_option("--concurrency", args->concurrency,
+                  "Deliveries in flight at most (default 8; 1 keeps capture order)")
+      ->option_text("N")
+      ->check(CLI::Range(1, 1000));
+  sub->add_option("--rate", args->rate, "Send at most N requests per second (or N/m, N/h)")
+      ->option_text("N/s");
+  sub->add_option("--timeout", args->timeout, "Give up on a delivery after this (30s)")
+      ->option_text("DURATION");
+  sub->add_flag("--insecure", args->insecure, "Accept self-signed certificates of https targets");
+  sub->add_flag("--dry-run", args->dry_run,
+                "Print each request that would be sent (headers, body size, SHA-256; one "
+                "JSON object each with --json); send nothing");
+  sub->add_flag("--json", args->json, "Print the delivery records as JSON Lines");
+  add_log_option(*sub, args->log);
+
+  return [args]() -> Result<int> {
+    RAG_TRY_ASSIGN(const commands::ReplayOptions options, make_options(*args));
+    return commands::run_replay(options);
+  };
+}
+
+} // namespace rag::cli

@@ -1,0 +1,608 @@
+#include "commands/replay.hpp"
+
+#include "commands/fanout.hpp"
+#include "commands/replay_selection.hpp"
+#include "core/clock.hpp"
+#include "core/duration.hpp"
+#include "core/event_log.hpp"
+#include "core/event_view.hpp"
+#include "core/id.hpp"
+#include "core/rate_limit.hpp"
+#include "core/record_json.hpp"
+#include "core/signature.hpp"
+#include "net/forward_client.hpp"
+#include "util/bytes.hpp"
+#include "util/terminal.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pthread.h>
+#include <thread>
+#include <unistd.h>
+
+// How `rag replay` works, in three steps:
+//
+// 1. Select (replay_selection.cpp). The log is streamed, never loaded; the selection
+//    keeps a few bytes per selected event (offset, id hash, original target URLs) and
+//    never a body. An event without original targets (and no --to) stops the replay
+//    here, before anything is sent.
+// 2. Send. The log is read again from the first selected offset; each selected line
+//    is parsed and turned into one delivery per target, handed to the Fanout engine.
+//    Backpressure (Fanout::wait_for_capacity) keeps at most --concurrency deliveries
+//    queued or running, so memory stays flat however big the log; --rate spaces the
+//    dispatches.
+// 3. Finish. Wait for the deliveries in flight, clear the progress line, print the
+//    summary; exit 1 when a delivery failed or something was left unsent.
+
+namespace rag::commands {
+
+namespace {
+
+// How long Ctrl-C waits for deliveries in flight.
+constexpr std::chrono::seconds k_drain_limit{10};
+// How often waits look at the stop flag.
+constexpr std::chrono::milliseconds k_poll{50};
+// A progress line is shown on a TTY when more events than this are replayed.
+constexpr std::size_t k_progress_min_events = 5;
+constexpr auto k_progress_interval = std::chrono::milliseconds(100);
+constexpr std::size_t k_progress_bar_width = 24;
+
+void
+warn(const std::string& message)
+{
+  util::write_line(stderr, fmt::format("rag: warning: {}", message));
+}
+
+// Return "1 event", "2 events"; `many` is the plural when it is not WORD + "s".
+std::string
+plural(std::size_t count, std::string_view word, std::string_view many = {})
+{
+  if (count == 1) {
+    return fmt::format("1 {}", word);
+  }
+  return many.empty() ? fmt::format("{} {}s", count, word) : fmt::format("{} {}", count, many);
+}
+
+// Set by the signal thread on the first SIGINT/SIGTERM; wakes whoever waits on it.
+class StopFlag
+{
+public:
+  void request()
+  {
+    std::lock_guard lock(m_mutex);
+    m_requested = true;
+    m_changed.notify_all();
+  }
+
+  bool requested()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_requested;
+  }
+
+  // Wait up to `duration`; return true when a stop was requested.
+  bool wait_for(std::chrono::microseconds duration)
+  {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, duration, [&] { return m_requested; });
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  bool m_requested = false;
+};
+
+// Block SIGINT/SIGTERM in this thread (and so in every thread started later) and
+// let one thread take them: the first asks the replay to stop, the second quits.
+std::shared_ptr<StopFlag>
+watch_signals()
+{
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Shared with the detached thread, which outlives this call.
+  auto stop = std::make_shared<StopFlag>();
+  std::thread([signals, stop] {
+    int signal = 0;
+    ::sigwait(&signals, &signal);
+    stop->request();
+    ::sigwait(&signals, &signal);
+    util::write_line(stderr, "\nrag: interrupted twice: quitting without waiting");
+    std::_Exit(130);
+  }).detach();
+  return stop;
+}
+
+// ---------------------------------------------------------------------------
+// Where each selected event goes
+
+// One delivery to start: where, and the request target when it is fixed.
+struct Send
+{
+  core::Destination destination;
+  std::string request_target; // empty: mapped from the event's target (--to)
+};
+
+// Return the deliveries of `chosen`: `to` (the --to targets) when given, else its
+// original target URLs, exactly, built in `scratch`.
+const std::vector<Send>&
+sends_for(const ChosenEvent& chosen, const ReplaySelection& selection, const std::vector<Send>& to,
+          std::vector<Send>& scratch)
+{
+  if (!to.empty()) {
+    return to;
+  }
+  scratch.clear();
+  for (const std::string_view url : selection.urls.list(chosen.targets)) {
+    // Checked while selecting (ReplaySelection::bad_url), so it parses.
+    auto exact = parse_exact_url(url);
+    if (exact) {
+      scratch.push_back(
+          Send{core::Destination{std::move(exact->origin), {}}, std::move(exact->request_target)});
+    }
+  }
+  return scratch;
+}
+
+std::shared_ptr<const Payload>
+make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign)
+{
+  auto payload = std::make_shared<Payload>();
+  payload->event_id = std::move(event.id);
+  payload->method = std::move(event.method);
+  payload->target = std::move(event.target);
+  payload->headers = std::move(event.headers);
+  payload->body = std::make_shared<const std::string>(std::move(event.body));
+  // --resign: the provider's signature over the exact body, with a fresh timestamp,
+  // so a replay older than the provider's tolerance still verifies.
+  const std::int64_t now_us = core::SystemClock().now_us();
+  for (const auto& spec : resign) {
+    auto signed_headers = core::sign(spec, payload->headers, *payload->body, now_us);
+    if (signed_headers) {
+      payload->headers = std::move(signed_headers).value();
+    } else {
+      util::write_line(stderr, fmt::format("rag: warning: {} not re-signed: {}", payload->event_id,
+                                           signed_headers.error().message));
+    }
+  }
+  // The target sees what the original forward sent: X-Forwarded-For names the
+  // webhook's sender, not rag.
+  payload->context = core::ForwardContext{core::remote_ip_of(event.remote), "http", false};
+  return payload;
+}
+
+// ---------------------------------------------------------------------------
+// --dry-run
+
+std::string
+dry_run_json(const std::string& event_id, const core::OutgoingRequest& request,
+             const std::string& url)
+{
+  std::string out = fmt::format(R"({{"event_id":"{}","method":"{}","url":"{}","target":"{}",)",
+                                core::json_escape(event_id), core::json_escape(request.method),
+                                core::json_escape(url), core::json_escape(request.target));
+  out += "\"headers\":[";
+  for (std::size_t i = 0; i < request.headers.size(); ++i) {
+    out += fmt::format(R"({}["{}","{}"])", i == 0 ? "" : ",",
+                       core::json_escape(request.headers[i].first),
+                       core::json_escape(request.headers[i].second));
+  }
+  out += fmt::format(R"(],"body_size":{},"body_sha256":"{}"}})", request.body_view().size(),
+                     util::sha256_hex(request.body_view()));
+  return out;
+}
+
+std::string
+dry_run_text(const std::string& event_id, const core::OutgoingRequest& request,
+             const std::string& url, bool color)
+{
+  std::string out =
+      fmt::format("{} {}  {}\n", util::colorize(request.method, util::Color::bold, color),
+                  core::terminal_line(url), util::colorize(event_id, util::Color::cyan, color));
+  for (const auto& [name, value] : request.headers) {
+    out += fmt::format("  {}: {}\n", core::terminal_line(name), core::terminal_line(value));
+  }
+  out += fmt::format("  body: {} bytes, sha256 {}", request.body_view().size(),
+                     util::sha256_hex(request.body_view()));
+  return out;
+}
+
+Result<int>
+dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
+        const ReplaySelection& selection, const std::vector<Send>& to)
+{
+  const bool color = util::color_enabled(stdout);
+  std::size_t requests = 0;
+  std::size_t unsendable = 0;
+  std::vector<Send> scratch;
+  const auto show = [&](core::Event&& event, const ChosenEvent& chosen) {
+    const std::string event_id = event.id;
+    const auto payload = make_payload(std::move(event), options.resign);
+    for (const Send& send : sends_for(chosen, selection, to, scratch)) {
+      const PlannedDelivery planned =
+          plan_delivery(*payload, send.destination, send.request_target, options.set_headers);
+      if (!planned.request) {
+        ++unsendable;
+        util::write_line(stderr, fmt::format("rag: error: {} cannot be sent to {}: {}", event_id,
+                                             planned.url, planned.request.error().message));
+        continue;
+      }
+      ++requests;
+      util::write_line(stdout, options.json
+                                   ? dry_run_json(event_id, *planned.request, planned.url)
+                                   : dry_run_text(event_id, *planned.request, planned.url, color));
+    }
+    return true;
+  };
+  RAG_TRY_ASSIGN(const std::size_t found, read_selected(reader, selection, show));
+  util::write_line(stderr,
+                   fmt::format("dry run: {} for {} would be sent{}; nothing was sent",
+                               plural(requests, "request"), plural(found, "event"),
+                               unsendable == 0 ? std::string()
+                                               : fmt::format(" ({} cannot be sent)", unsendable)));
+  return unsendable > 0 || found < selection.events.size() ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------
+// Sending
+
+// Prints delivery lines (stdout) and the progress line (stderr) without mixing them,
+// and counts outcomes. Called from the Fanout's worker threads and the main thread.
+class Reporter
+{
+public:
+  Reporter(bool json, std::size_t total_events)
+      : m_json(json), m_color(util::color_enabled(stdout)),
+        m_stdout_tty(::isatty(STDOUT_FILENO) == 1),
+        m_progress(total_events > k_progress_min_events && ::isatty(STDERR_FILENO) == 1),
+        m_total(total_events)
+  {}
+
+  // A delivery attempt finished (its record is in the log).
+  void delivered(const core::Delivery& delivery)
+  {
+    const bool failed = !delivery.error.empty() || delivery.status >= 400 || delivery.status <= 0;
+    const std::string line =
+        m_json ? core::to_json_line(delivery)
+               : fmt::format("  {}  {}", core::render_delivery_line(delivery, m_color),
+                             core::short_id(delivery.event_id));
+    std::lock_guard lock(m_mutex);
+    ++(failed ? m_failed : m_ok);
+    // Delivery lines and the progress line may share a terminal.
+    const bool redraw = m_progress_shown && m_stdout_tty;
+    if (redraw) {
+      clear_progress();
+    }
+    if (!m_stdout_failed) {
+      m_stdout_failed = std::fwrite(line.data(), 1, line.size(), stdout) != line.size() ||
+                        std::fputc('\n', stdout) == EOF || std::fflush(stdout) != 0;
+    }
+    draw_progress(redraw);
+  }
+
+  // Every delivery of one more event was started.
+  void event_sent()
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_sent;
+    draw_progress(false);
+  }
+
+  // Print a diagnostic line on stderr, keeping the progress line below it.
+  void note(const std::string& text)
+  {
+    std::lock_guard lock(m_mutex);
+    clear_progress();
+    util::write_line(stderr, text);
+    draw_progress(true);
+  }
+
+  // Remove the progress line for good.
+  void finish()
+  {
+    std::lock_guard lock(m_mutex);
+    clear_progress();
+    m_progress = false;
+  }
+
+  std::size_t sent()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_sent;
+  }
+  std::size_t ok()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_ok;
+  }
+  std::size_t failed()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_failed;
+  }
+
+private:
+  void clear_progress()
+  {
+    if (m_progress_shown) {
+      std::fputs("\r\x1b[K", stderr);
+      std::fflush(stderr);
+      m_progress_shown = false;
+    }
+  }
+
+  void draw_progress(bool force)
+  {
+    if (!m_progress) {
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && m_progress_shown && now - m_drawn < k_progress_interval) {
+      return;
+    }
+    m_drawn = now;
+    const std::size_t filled = m_total == 0 ? 0 : m_sent * k_progress_bar_width / m_total;
+    std::string bar(k_progress_bar_width, ' ');
+    std::fill_n(bar.begin(), filled, '=');
+    if (filled < k_progress_bar_width) {
+      bar[filled] = '>';
+    }
+    fmt::print(stderr, "\r\x1b[Kreplaying [{}] {}/{} events  {} ok  {} failed", bar, m_sent,
+               m_total, m_ok, m_failed);
+    std::fflush(stderr);
+    m_progress_shown = true;
+  }
+
+  const bool m_json;
+  const bool m_color;
+  const bool m_stdout_tty;
+  bool m_progress;
+  const std::size_t m_total;
+  std::mutex m_mutex; // guards everything below and the terminal
+  std::size_t m_sent = 0;
+  std::size_t m_ok = 0;
+  std::size_t m_failed = 0;
+  bool m_progress_shown = false;
+  bool m_stdout_failed = false;
+  std::chrono::steady_clock::time_point m_drawn;
+};
+
+// Everything the Fanout's worker threads touch, kept together so that it can be
+// left alive when Ctrl-C gives up on deliveries that do not finish (see send_all).
+struct Engine
+{
+  Engine(core::EventLogWriter log, const ReplayOptions& options,
+         const FanoutOptions& fanout_options, std::size_t total_events)
+      : reporter(options.json, total_events), writer(std::move(log)), client([&] {
+          net::ForwardClientOptions client_options;
+          client_options.insecure = options.insecure;
+          client_options.max_idle_per_target = std::max<std::size_t>(32, options.concurrency);
+          return client_options;
+        }()),
+        fanout(fanout_options, client, writer, clock, ids,
+               [this](const core::Delivery& delivery) { reporter.delivered(delivery); })
+  {}
+
+  Reporter reporter;
+  core::EventLogWriter writer;
+  net::ForwardClient client;
+  core::SystemClock clock;
+  core::RandomIdSource ids;
+  Fanout fanout; // last: destroyed first, joining its workers
+};
+
+// Set when Ctrl-C gave up on deliveries that did not finish (see send_all).
+Engine* g_abandoned = nullptr;
+
+Result<int>
+send_all(const ReplayOptions& options, const core::EventLogReader& reader,
+         const ReplaySelection& selection, const std::vector<Send>& to, StopFlag& stop)
+{
+  const auto started = std::chrono::steady_clock::now();
+  RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
+
+  FanoutOptions fanout_options;
+  fanout_options.timeout = options.timeout;
+  fanout_options.replay = true;
+  // One worker per target keeps each target's order; the global bound comes from
+  // wait_for_capacity below.
+  fanout_options.ordered = options.concurrency == 1;
+  fanout_options.max_workers_per_target = options.concurrency;
+  fanout_options.set_headers = options.set_headers;
+  auto engine =
+      std::make_unique<Engine>(std::move(writer), options, fanout_options, selection.events.size());
+  Fanout& fanout = engine->fanout;
+  Reporter& reporter = engine->reporter;
+
+  core::SystemClock clock;
+  std::optional<core::RateLimiter> limiter;
+  if (options.rate_per_second > 0) {
+    limiter.emplace(clock, options.rate_per_second);
+  }
+
+  bool interrupted = false;
+  std::vector<Send> scratch;
+  const auto send_event = [&](core::Event&& event, const ChosenEvent& chosen) {
+    const auto payload = make_payload(std::move(event), options.resign);
+    for (const Send& send : sends_for(chosen, selection, to, scratch)) {
+      while (!fanout.wait_for_capacity(options.concurrency, k_poll)) {
+        if (stop.requested()) {
+          break;
+        }
+      }
+      if (limiter) {
+        const std::int64_t wait_us = limiter->acquire();
+        if (wait_us > 0) {
+          stop.wait_for(std::chrono::microseconds(wait_us));
+        }
+      }
+      if (stop.requested()) {
+        interrupted = true;
+        return false;
+      }
+      fanout.dispatch_one(payload, send.destination, send.request_target);
+    }
+    reporter.event_sent();
+    return true;
+  };
+  auto found = read_selected(reader, selection, send_event);
+
+  // Let what was started finish; after Ctrl-C only for a bounded time.
+  while (!fanout.wait_for_capacity(1, k_poll)) {
+    if (stop.requested()) {
+      break;
+    }
+  }
+  interrupted = interrupted || stop.requested();
+  if (interrupted) {
+    reporter.note(fmt::format("rag: stopping: no new events are sent; waiting up to {}s for "
+                              "deliveries in flight (Ctrl-C again to quit at once)",
+                              k_drain_limit.count()));
+  }
+  const std::size_t unfinished =
+      fanout.drain(interrupted ? std::chrono::milliseconds(k_drain_limit) : k_poll);
+  reporter.finish();
+
+  const std::size_t total = selection.events.size();
+  const std::size_t sent = reporter.sent();
+  const std::size_t ok = reporter.ok();
+  const std::size_t failed = reporter.failed();
+  const auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count();
+  std::string summary =
+      fmt::format("{}replayed {}{}: {}, {} ok, {} failed in {}", interrupted ? "interrupted: " : "",
+                  sent == total ? "" : fmt::format("{} of ", sent), plural(total, "event"),
+                  plural(ok + failed, "delivery", "deliveries"), ok, failed,
+                  core::format_duration_us(elapsed_us));
+  if (sent < total) {
+    summary += fmt::format("; {} not sent", plural(total - sent, "event"));
+  }
+  if (unfinished > 0) {
+    summary += fmt::format("; {} did not finish", plural(unfinished, "delivery", "deliveries"));
+  }
+  util::write_line(stderr, summary);
+  if (found && *found < total && !interrupted) {
+    warn(fmt::format("{} of the selected events were no longer in the log (pruned meanwhile?)",
+                     total - *found));
+  }
+
+  if (unfinished > 0) {
+    // Workers are still inside send() (up to --timeout): keep what they use alive
+    // rather than wait for them; the process exits right after this.
+    g_abandoned = engine.release();
+  }
+  if (!found) {
+    return found.error();
+  }
+  return failed > 0 || sent < total || unfinished > 0 ? 1 : 0;
+}
+
+} // namespace
+
+Result<ExactUrl>
+parse_exact_url(std::string_view url)
+{
+  RAG_TRY_ASSIGN(core::Target target, core::parse_target(url));
+  ExactUrl exact;
+  // Everything after the authority is the request target, byte for byte.
+  std::string_view rest = url;
+  if (const std::size_t scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
+    rest.remove_prefix(scheme_end + 3);
+  }
+  const std::size_t path_start = rest.find_first_of("/?#");
+  rest = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
+  rest = rest.substr(0, rest.find('#'));
+  // A query without a path ("http://h?x") asks for "/?x".
+  const bool needs_slash = rest.empty() || rest.front() != '/';
+  exact.request_target = fmt::format("{}{}", needs_slash ? "/" : "", rest);
+  target.path.clear();
+  target.query.clear();
+  target.url = fmt::format("{}://{}", target.scheme, core::host_header_value(target));
+  exact.origin = std::move(target);
+  return exact;
+}
+
+Result<int>
+run_replay(const ReplayOptions& options)
+{
+  const bool filters = options.last != 0 || !options.filter.since.empty() ||
+                       !options.filter.until.empty() || !options.filter.method.empty() ||
+                       !options.filter.path_glob.empty() || !options.filter.headers.empty() ||
+                       !options.filter.grep.empty() || !options.filter.status.empty();
+  if (options.ids.empty() && !filters) {
+    return usage_error("nothing to replay",
+                       "give event IDs, --last N or a filter such as --since 10m or --status "
+                       "failed; see `rag replay --help`");
+  }
+  if (!options.ids.empty() && filters) {
+    return usage_error("event IDs cannot be combined with --last or filters",
+                       "drop the IDs to replay what the filters select, or drop the filters");
+  }
+  if (options.last < 0) {
+    return usage_error("--last must be a positive number", "e.g. --last 10");
+  }
+  if (options.concurrency < 1) {
+    return usage_error("--concurrency must be at least 1", "e.g. --concurrency 8");
+  }
+  RAG_TRY_ASSIGN(const core::EventFilter filter,
+                 core::EventFilter::parse(options.filter, core::SystemClock().now_us()));
+
+  // Before any other thread exists, so that every thread inherits the blocked mask.
+  const std::shared_ptr<StopFlag> stop = watch_signals();
+
+  const core::EventLogReader reader(options.log_path, warn);
+  RAG_TRY_ASSIGN(const ReplaySelection selection,
+                 select_for_replay(options, filter, reader, [&] { return stop->requested(); }));
+  if (stop->requested()) {
+    util::write_line(stderr, "rag: interrupted before anything was sent");
+    return 1;
+  }
+  if (selection.events.empty()) {
+    util::write_line(
+        stderr, fmt::format("rag: no events in {} match; nothing was replayed", options.log_path));
+    return 0;
+  }
+  if (selection.untargeted_count > 0) {
+    std::string ids;
+    for (const auto& id : selection.untargeted) {
+      ids += (ids.empty() ? "" : ", ") + id;
+    }
+    if (selection.untargeted_count > selection.untargeted.size()) {
+      ids += fmt::format(" and {} more", selection.untargeted_count - selection.untargeted.size());
+    }
+    return error(
+        fmt::format("{} never delivered anywhere, so there is no original target to "
+                    "replay to: {}",
+                    selection.untargeted_count == 1 ? "this event was" : "these events were", ids),
+        "give a target with --to URL");
+  }
+
+  if (!selection.bad_url.empty()) {
+    return error(fmt::format("cannot replay to the recorded target {}", selection.bad_url),
+                 "give a target with --to URL");
+  }
+  std::vector<Send> to;
+  for (const auto& target : options.to) {
+    to.push_back(Send{core::Destination{target, {}}, {}});
+  }
+
+  if (options.dry_run) {
+    return dry_run(options, reader, selection, to);
+  }
+  return send_all(options, reader, selection, to, *stop);
+}
+
+} // namespace rag::commands

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "core/signature.hpp"
+
+#include "core/event_filter.hpp"
+#include "core/forward_plan.hpp"
+#include "core/record.hpp"
+#include "util/result.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rag::commands {
+
+struct ReplayOptions
+{
+  std::string log_path;                    // resolved (never empty)
+  std::vector<std::string> ids;            // event id prefixes given as arguments
+  int last = 0;                            // --last N (0: not given)
+  core::FilterSpec filter;                 // the `rag inspect` filters
+  std::vector<core::Target> to;            // --to; empty: each event's original targets
+  core::Headers set_headers;               // --set-header, validated
+  std::vector<core::SignatureSpec> resign; // --resign: signatures recomputed per event
+  std::size_t concurrency = 8;             // deliveries in flight at most (>= 1)
+  double rate_per_second = 0;              // --rate; 0: unlimited
+  std::chrono::milliseconds timeout{30'000};
+  bool insecure = false;
+  bool dry_run = false;
+  bool json = false;
+};
+
+// Re-send the selected events (in capture order) and record every attempt as a
+// replay delivery; returns the exit code: 0 when every delivery succeeded, 1 when
+// one failed or was left unsent (Ctrl-C).
+Result<int> run_replay(const ReplayOptions& options);
+
+// A URL taken from a delivery record, to be re-sent to exactly: where to connect
+// (scheme, host and port, without path or query) and the request target (path and
+// query) as the URL spells it.
+struct ExactUrl
+{
+  core::Target origin;
+  std::string request_target;
+};
+
+// Split a full http(s) URL into its origin and its raw request target ("/" when the
+// URL has no path; a query without a path gets "/" in front). A URL parse_target
+// rejects is an Error.
+Result<ExactUrl> parse_exact_url(std::string_view url);
+
+} // namespace rag::commands

@@ -1,0 +1,239 @@
+#include "commands/fanout.hpp"
+#include "commands/replay.hpp"
+#include "core/record_json.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace rag;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct TempLog
+{
+  std::string dir;
+  std::string path;
+  TempLog()
+  {
+    char tmpl[] = "/tmp/rag-replay-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    path = dir + "/events.jsonl";
+  }
+  ~TempLog() { std::filesystem::remove_all(dir); }
+  std::vector<core::Delivery> deliveries() const
+  {
+    std::vector<core::Delivery> out;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+      auto record = core::parse_record(line);
+      REQUIRE(record.ok());
+      if (auto* d = std::get_if<core::Delivery>(&*record)) {
+        out.push_back(*d);
+      }
+    }
+    return out;
+  }
+};
+
+class StepClock final : public core::Clock
+{
+public:
+  std::int64_t now_us() override { return m_now.fetch_add(1000); }
+
+private:
+  std::atomic<std::int64_t> m_now{1'700'000'000'000'000};
+};
+
+// Records what is sent; requests to host "held" wait until release().
+class RecordingClient final : public core::HttpClient
+{
+public:
+  struct Sent
+  {
+    std::string origin;
+    std::string target;
+    core::Headers headers;
+  };
+  std::vector<Sent> sent;
+
+  Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
+                                std::chrono::milliseconds) override
+  {
+    std::unique_lock lock(m_mutex);
+    sent.push_back(Sent{target.url, request.target, request.headers});
+    ++m_started;
+    m_changed.notify_all();
+    if (target.host == "held") {
+      m_changed.wait(lock, [&] { return m_release; });
+    }
+    core::HttpResult result;
+    result.status = 200;
+    return result;
+  }
+
+  void wait_started(int count)
+  {
+    std::unique_lock lock(m_mutex);
+    m_changed.wait(lock, [&] { return m_started >= count; });
+  }
+
+  void release()
+  {
+    std::lock_guard lock(m_mutex);
+    m_release = true;
+    m_changed.notify_all();
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  int m_started = 0;
+  bool m_release = false;
+};
+
+std::shared_ptr<const commands::Payload>
+payload(const std::string& id, const std::string& target)
+{
+  auto p = std::make_shared<commands::Payload>();
+  p->event_id = id;
+  p->method = "POST";
+  p->target = target;
+  p->headers = {{"Host", "rag:7777"}, {"X-Sig", "s1"}, {"Content-Length", "2"}};
+  p->body = std::make_shared<const std::string>("{}");
+  p->context.remote_ip = "10.0.0.1";
+  return p;
+}
+
+core::Destination
+destination(const std::string& text)
+{
+  auto target = core::parse_target(text);
+  REQUIRE(target.ok());
+  return core::Destination{*target, {}};
+}
+
+} // namespace
+
+TEST_CASE("replay: parse_exact_url splits a recorded URL into origin and raw target")
+{
+  auto exact = commands::parse_exact_url("http://127.0.0.1:4000/hooks/b?a=1&b=%20");
+  REQUIRE(exact.ok());
+  CHECK(exact->origin.url == "http://127.0.0.1:4000");
+  CHECK(exact->origin.host == "127.0.0.1");
+  CHECK(exact->origin.port == 4000);
+  CHECK(exact->origin.path.empty());
+  CHECK(exact->origin.query.empty());
+  CHECK(exact->request_target == "/hooks/b?a=1&b=%20");
+
+  exact = commands::parse_exact_url("https://example.com");
+  REQUIRE(exact.ok());
+  CHECK(exact->origin.port == 443);
+  CHECK(exact->request_target == "/");
+
+  exact = commands::parse_exact_url("http://[::1]:3000?x=1");
+  REQUIRE(exact.ok());
+  CHECK(exact->origin.url == "http://[::1]:3000");
+  CHECK(exact->request_target == "/?x=1");
+
+  exact = commands::parse_exact_url("http://h:1/p?q#frag");
+  REQUIRE(exact.ok());
+  CHECK(exact->request_target == "/p?q");
+
+  CHECK_FALSE(commands::parse_exact_url("ftp://h/x").ok());
+}
+
+TEST_CASE("replay: plan_delivery keeps a fixed request target and applies --set-header")
+{
+  const auto p = payload("evt_A", "/orig/path?x=1");
+  const auto exact = commands::parse_exact_url("http://127.0.0.1:4000/hooks?y=2");
+  REQUIRE(exact.ok());
+  const core::Destination dest{exact->origin, {}};
+  const commands::PlannedDelivery planned =
+      commands::plan_delivery(*p, dest, exact->request_target, {{"x-sig", "s2"}, {"X-New", "n"}});
+  REQUIRE(planned.request.ok());
+  CHECK(planned.request->target == "/hooks?y=2"); // not mapped from /orig/path?x=1
+  CHECK(planned.url == "http://127.0.0.1:4000/hooks?y=2");
+  const core::Headers expected = {{"Host", "127.0.0.1:4000"},
+                                  {"x-sig", "s2"},
+                                  {"Content-Length", "2"},
+                                  {"X-Forwarded-For", "10.0.0.1"},
+                                  {"X-Forwarded-Host", "rag:7777"},
+                                  {"X-Forwarded-Proto", "http"},
+                                  {"X-New", "n"}};
+  CHECK(planned.request->headers == expected);
+
+  // Without a fixed target the destination's path rules apply, as for --forward-to.
+  const auto mapped = commands::plan_delivery(*p, destination("http://h:1/in"), {}, {});
+  REQUIRE(mapped.request.ok());
+  CHECK(mapped.request->target == "/in?x=1");
+  CHECK(mapped.url == "http://h:1/in?x=1");
+}
+
+TEST_CASE("replay: dispatch_one sends the exact target and marks the record as a replay")
+{
+  TempLog log;
+  auto writer = core::EventLogWriter::open(log.path);
+  REQUIRE(writer.ok());
+  StepClock clock;
+  core::RandomIdSource ids;
+  RecordingClient client;
+  commands::FanoutOptions options;
+  options.replay = true;
+  options.set_headers = {{"X-Sig", "fresh"}};
+  {
+    commands::Fanout fanout(options, client, *writer, clock, ids, {});
+    const auto exact = commands::parse_exact_url("http://a:1/gh/push?a=1");
+    REQUIRE(exact.ok());
+    fanout.dispatch_one(payload("evt_E", "/push"), core::Destination{exact->origin, {}},
+                        exact->request_target);
+    fanout.dispatch_one(payload("evt_F", "/push?z"), destination("http://b:2"));
+    CHECK(fanout.drain(5s) == 0);
+  }
+  REQUIRE(client.sent.size() == 2);
+  for (const auto& sent : client.sent) {
+    if (sent.origin == "http://a:1") {
+      CHECK(sent.target == "/gh/push?a=1");
+    } else {
+      CHECK(sent.target == "/push?z");
+    }
+    CHECK(sent.headers[1] == core::Header{"X-Sig", "fresh"});
+  }
+  const auto deliveries = log.deliveries();
+  REQUIRE(deliveries.size() == 2);
+  for (const auto& d : deliveries) {
+    CHECK(d.replay);
+    CHECK((d.target == "http://a:1/gh/push?a=1" || d.target == "http://b:2/push?z"));
+  }
+}
+
+TEST_CASE("replay: wait_for_capacity bounds what is queued or running")
+{
+  TempLog log;
+  auto writer = core::EventLogWriter::open(log.path);
+  REQUIRE(writer.ok());
+  StepClock clock;
+  core::RandomIdSource ids;
+  RecordingClient client;
+  commands::Fanout fanout({}, client, *writer, clock, ids, {});
+  CHECK(fanout.wait_for_capacity(2, 0ms)); // nothing pending
+  fanout.dispatch_one(payload("evt_1", "/1"), destination("http://held:1"));
+  CHECK(fanout.wait_for_capacity(2, 0ms)); // one pending, room for a second
+  fanout.dispatch_one(payload("evt_2", "/2"), destination("http://held:1"));
+  client.wait_started(2);
+  CHECK_FALSE(fanout.wait_for_capacity(2, 20ms)); // both held: no room
+  CHECK_FALSE(fanout.wait_for_capacity(1, 0ms));
+  client.release();
+  CHECK(fanout.wait_for_capacity(1, 10s)); // both finished
+  CHECK(fanout.drain(5s) == 0);
+  CHECK(log.deliveries().size() == 2);
+}
