@@ -138,8 +138,15 @@ event_url(const Event& event)
   return "http://" + host + path;
 }
 
+bool
+curl_body_needs_printf(const Event& event)
+{
+  return event.body.size() > k_max_inline_body || event.body.starts_with("@") ||
+         terminal_text(event.body) != event.body;
+}
+
 std::string
-curl_command(const Event& event)
+curl_command(const Event& event, std::string_view body_file)
 {
   std::vector<std::string> parts;
   std::string first = "curl --path-as-is --globoff";
@@ -191,13 +198,12 @@ curl_command(const Event& event)
   }
 
   std::string prefix;
-  if (send_body) {
+  if (send_body && !body_file.empty()) {
+    parts.push_back(fmt::format("--data-binary @{}", body_file));
+  } else if (send_body) {
     // A leading '@' would make curl read a file; big or unprintable bodies go through
     // printf, a shell builtin, so no argument-size limit applies.
-    const bool inline_text = event.body.size() <= k_max_inline_body &&
-                             !event.body.starts_with("@") &&
-                             terminal_text(event.body) == event.body;
-    if (inline_text) {
+    if (!curl_body_needs_printf(event)) {
       parts.push_back("--data-binary " + shell_quote(event.body));
     } else {
       prefix = "printf " + printf_quote(event.body) + " | ";

@@ -24,6 +24,13 @@ std::string event_url(const Event& event);
 // hop-by-hop ones; curl's own User-Agent/Accept/Content-Type suppressed when the
 // event had none) and the exact body bytes (text in single quotes, anything with
 // control bytes or invalid UTF-8 piped from printf). Lines end in " \" except the last.
-std::string curl_command(const Event& event);
+// With `body_file` (a shell word, already quoted, naming a file that holds the exact
+// body bytes) the body is read from that file with `--data-binary @FILE` instead.
+std::string curl_command(const Event& event, std::string_view body_file = {});
+
+// Return true when curl_command (without a body file) would pipe the body from
+// printf rather than pass it as one quoted argument: bytes that are not printable
+// text, a body over 100 kB, or one starting with '@'.
+bool curl_body_needs_printf(const Event& event);
 
 } // namespace rag::core

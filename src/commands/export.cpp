@@ -1,0 +1,433 @@
+#include "commands/export.hpp"
+
+#include "core/clock.hpp"
+#include "core/curl_command.hpp"
+#include "core/event_log.hpp"
+#include "core/event_view.hpp"
+#include "core/har.hpp"
+#include "core/record_json.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_map>
+
+#include <fmt/core.h>
+
+namespace rag::commands {
+
+namespace {
+
+// A line of the log kept verbatim, with where it was, so lines can be written back
+// in log order.
+struct RawLine
+{
+  std::uint64_t offset = 0;
+  std::string text;
+};
+
+// A matching event with what the chosen format needs of its deliveries.
+struct Selected
+{
+  core::Event event;
+  std::vector<core::Delivery> deliveries; // har: newest first while reading
+  std::vector<RawLine> lines;             // jsonl: the event line and its delivery lines
+};
+
+// Deliveries read (backwards) before their event.
+struct Pending
+{
+  core::DeliverySummary summary;
+  std::vector<core::Delivery> deliveries;
+  std::vector<RawLine> lines;
+};
+
+void
+warn(const std::string& message)
+{
+  fmt::print(stderr, "rag: warning: {}\n", message);
+}
+
+// Return the value of the first "id" field of a raw record line (the record's own
+// id: it is serialised before any nested data), or an empty view.
+std::string_view
+raw_record_id(std::string_view line)
+{
+  constexpr std::string_view key = "\"id\":\"";
+  const std::size_t pos = line.find(key);
+  if (pos == std::string_view::npos) {
+    return {};
+  }
+  const std::size_t start = pos + key.size();
+  const std::size_t end = line.find('"', start);
+  return end == std::string_view::npos ? std::string_view() : line.substr(start, end - start);
+}
+
+// Read the log backwards and collect up to `limit` (0: all) matching events, newest
+// first. Deliveries are newer than their event, so all of an event's deliveries have
+// been read by the time the event is.
+Result<std::vector<Selected>>
+select_events(const core::EventLogReader& reader, const core::EventFilter& filter,
+              std::size_t limit, ExportFormat format)
+{
+  std::vector<Selected> selected;
+  std::unordered_map<std::string, Pending> pending;
+  const auto raw = [&](std::string_view line) {
+    if (filter.may_match_line(line)) {
+      return true;
+    }
+    // This event is skipped unparsed; its deliveries (read earlier) are not needed.
+    if (const auto id = raw_record_id(line); !id.empty() && !pending.empty()) {
+      pending.erase(std::string(id));
+    }
+    return false;
+  };
+  const auto on_record = [&](core::Record&& record, const core::LogLine& line) {
+    if (auto* delivery = std::get_if<core::Delivery>(&record)) {
+      Pending& entry = pending[delivery->event_id];
+      entry.summary.add_older(*delivery);
+      if (format == ExportFormat::jsonl) {
+        entry.lines.push_back(RawLine{line.offset, std::string(line.text)});
+      } else if (format == ExportFormat::har) {
+        entry.deliveries.push_back(std::move(*delivery));
+      }
+      return true;
+    }
+    auto& event = std::get<core::Event>(record);
+    Pending entry;
+    if (const auto it = pending.find(event.id); it != pending.end()) {
+      entry = std::move(it->second);
+      pending.erase(it);
+    }
+    if (!filter.matches(event, entry.summary)) {
+      return true;
+    }
+    Selected chosen;
+    if (format == ExportFormat::jsonl) {
+      chosen.lines = std::move(entry.lines);
+      chosen.lines.push_back(RawLine{line.offset, std::string(line.text)});
+    } else {
+      chosen.event = std::move(event);
+      chosen.deliveries = std::move(entry.deliveries);
+      std::reverse(chosen.deliveries.begin(), chosen.deliveries.end());
+    }
+    selected.push_back(std::move(chosen));
+    return limit == 0 || selected.size() < limit;
+  };
+  RAG_TRY(reader.for_each_record_reverse(on_record, raw));
+  std::reverse(selected.begin(), selected.end());
+  return selected;
+}
+
+// Where the export goes: stdout, or a temp file beside `path` that replaces it only
+// once everything was written (so a failed export never leaves half a file).
+class Sink
+{
+public:
+  static Result<Sink> open(const std::string& path, mode_t mode)
+  {
+    Sink sink;
+    if (path.empty()) {
+      sink.m_file = stdout;
+      return sink;
+    }
+    sink.m_path = path;
+    sink.m_mode = mode;
+    sink.m_temp = path + ".tmp.XXXXXX";
+    const int fd = ::mkstemp(sink.m_temp.data());
+    if (fd < 0) {
+      const int err = errno;
+      sink.m_temp.clear();
+      return error(fmt::format("cannot create {}: {}", path, std::strerror(err)),
+                   "check that its directory exists and is writable");
+    }
+    sink.m_file = ::fdopen(fd, "wb");
+    if (sink.m_file == nullptr) {
+      ::close(fd);
+      return error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    }
+    return sink;
+  }
+
+  Sink(Sink&& other) noexcept { *this = std::move(other); }
+  Sink& operator=(Sink&& other) noexcept
+  {
+    std::swap(m_file, other.m_file);
+    std::swap(m_path, other.m_path);
+    std::swap(m_temp, other.m_temp);
+    std::swap(m_mode, other.m_mode);
+    std::swap(m_failed, other.m_failed);
+    std::swap(m_errno, other.m_errno);
+    return *this;
+  }
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+
+  ~Sink()
+  {
+    if (!m_temp.empty()) {
+      if (m_file != nullptr) {
+        std::fclose(m_file);
+      }
+      ::unlink(m_temp.c_str());
+    }
+  }
+
+  bool write(std::string_view text)
+  {
+    if (!m_failed && !text.empty() &&
+        std::fwrite(text.data(), 1, text.size(), m_file) != text.size()) {
+      m_failed = true;
+      m_errno = errno;
+    }
+    return !m_failed;
+  }
+
+  // Finish: flush stdout (EPIPE is a quiet end, `rag export | head`), or flush,
+  // sync and rename the temp file over the destination.
+  Result<void> commit()
+  {
+    if (!m_failed && std::fflush(m_file) != 0) {
+      m_failed = true;
+      m_errno = errno;
+    }
+    if (m_temp.empty()) {
+      if (m_failed && m_errno != EPIPE) {
+        return error(fmt::format("cannot write to stdout: {}", std::strerror(m_errno)));
+      }
+      return {};
+    }
+    const int fd = ::fileno(m_file);
+    if (!m_failed && (::fchmod(fd, m_mode) != 0 || ::fsync(fd) != 0)) {
+      m_failed = true;
+      m_errno = errno;
+    }
+    const int closed = std::fclose(m_file);
+    m_file = nullptr;
+    if (!m_failed && closed != 0) {
+      m_failed = true;
+      m_errno = errno;
+    }
+    if (!m_failed && ::rename(m_temp.c_str(), m_path.c_str()) != 0) {
+      m_failed = true;
+      m_errno = errno;
+    }
+    if (m_failed) {
+      return error(fmt::format("cannot write {}: {}", m_path, std::strerror(m_errno)));
+    }
+    m_temp.clear();
+    return {};
+  }
+
+  bool failed() const { return m_failed; }
+
+private:
+  Sink() = default;
+
+  std::FILE* m_file = nullptr;
+  std::string m_path;
+  std::string m_temp; // not empty while a temp file exists
+  mode_t m_mode = 0600;
+  bool m_failed = false;
+  int m_errno = 0;
+};
+
+// Write `bytes` to `path` atomically (temp file + rename), mode 0600.
+Result<void>
+write_file(const std::string& path, std::string_view bytes)
+{
+  RAG_TRY_ASSIGN(Sink sink, Sink::open(path, 0600));
+  sink.write(bytes);
+  return sink.commit();
+}
+
+std::string
+base_name(const std::string& path)
+{
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool
+same_file(const std::string& a, const std::string& b)
+{
+  struct stat sa
+  {};
+  struct stat sb
+  {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+Result<void>
+check_options(const ExportOptions& options)
+{
+  if (options.last < 0) {
+    return usage_error("--last must be a positive number", "e.g. --last 50");
+  }
+  if (!options.output.empty()) {
+    if (options.output.ends_with("/")) {
+      return usage_error(fmt::format("-o {} names a directory", options.output),
+                         "give a file name, e.g. -o events.har");
+    }
+    if (same_file(options.output, options.log_path)) {
+      return usage_error(fmt::format("-o {} is the event log itself", options.output),
+                         "export to another file");
+    }
+    struct stat st
+    {};
+    if (::stat(options.output.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return usage_error(fmt::format("-o {} is a directory", options.output),
+                         "give a file name, e.g. -o events.har");
+    }
+  }
+  return {};
+}
+
+Result<void>
+write_jsonl(std::vector<Selected>& selected, Sink& sink)
+{
+  std::vector<RawLine> lines;
+  for (auto& chosen : selected) {
+    for (auto& line : chosen.lines) {
+      lines.push_back(std::move(line));
+    }
+  }
+  // Back in log order: each line exactly as it is in the log, in the same sequence.
+  std::sort(lines.begin(), lines.end(),
+            [](const RawLine& a, const RawLine& b) { return a.offset < b.offset; });
+  for (const auto& line : lines) {
+    if (!sink.write(line.text) || !sink.write("\n")) {
+      break;
+    }
+  }
+  return {};
+}
+
+Result<void>
+write_har(const std::vector<Selected>& selected, Sink& sink)
+{
+  core::HarWriter writer(RAG_VERSION);
+  sink.write(writer.begin());
+  for (const auto& chosen : selected) {
+    if (!sink.write(writer.entry(chosen.event, core::har_response(chosen.deliveries)))) {
+      break;
+    }
+  }
+  sink.write(writer.end());
+  return {};
+}
+
+// Write the curl script; with -o, bodies curl cannot take as a quoted argument go to
+// files in OUTPUT.d/ beside the script, which reads them relative to its own path.
+Result<std::size_t>
+write_curl(const std::vector<Selected>& selected, const ExportOptions& options, Sink& sink)
+{
+  const bool to_file = !options.output.empty();
+  const std::string files_dir = options.output + ".d";
+  const std::string files_rel = base_name(options.output) + ".d/";
+  std::size_t files = 0;
+  bool uses_dir = false;
+  if (to_file) {
+    uses_dir = std::any_of(selected.begin(), selected.end(), [](const Selected& chosen) {
+      return core::curl_body_needs_printf(chosen.event);
+    });
+  }
+  if (uses_dir && ::mkdir(files_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return error(fmt::format("cannot create {}: {}", files_dir, std::strerror(errno)));
+  }
+
+  sink.write("#!/usr/bin/env bash\n");
+  sink.write(fmt::format("# {} request{} exported by rag {}; run this script to send {} again, "
+                         "in capture order.\n",
+                         selected.size(), selected.size() == 1 ? "" : "s", RAG_VERSION,
+                         selected.size() == 1 ? "it" : "them"));
+  sink.write("set -euo pipefail\n");
+  // No progress meters; errors still show. A newline ends each response body.
+  sink.write("curl() { command curl -sS \"$@\"; echo; }\n");
+  if (uses_dir) {
+    sink.write("dir=$(dirname \"$0\")\n");
+  }
+  for (const auto& chosen : selected) {
+    const core::Event& event = chosen.event;
+    sink.write(fmt::format("\n# {}  {}  {} {}\n", core::terminal_line(event.id),
+                           core::format_time_us(event.time_us), core::terminal_line(event.method),
+                           core::terminal_line(event.target)));
+    std::string body_file;
+    if (to_file && core::curl_body_needs_printf(event)) {
+      const std::string name = event.id + ".bin";
+      RAG_TRY(write_file(files_dir + "/" + name, event.body));
+      body_file = "\"$dir\"/" + core::shell_quote(files_rel + name);
+      ++files;
+    }
+    if (!sink.write(core::curl_command(event, body_file))) {
+      break;
+    }
+  }
+  return files;
+}
+
+std::string_view
+format_name(ExportFormat format)
+{
+  switch (format) {
+  case ExportFormat::har: return "HAR";
+  case ExportFormat::curl: return "curl";
+  case ExportFormat::jsonl: break;
+  }
+  return "JSON Lines";
+}
+
+} // namespace
+
+Result<int>
+run_export(const ExportOptions& options)
+{
+  RAG_TRY(check_options(options));
+  RAG_TRY_ASSIGN(const core::EventFilter filter,
+                 core::EventFilter::parse(options.filter, core::SystemClock().now_us()));
+  // Writes to a closed pipe must come back as EPIPE (a quiet end), not kill us.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const core::EventLogReader reader(options.log_path, warn);
+  RAG_TRY_ASSIGN(
+      std::vector<Selected> selected,
+      select_events(reader, filter, static_cast<std::size_t>(options.last), options.format));
+
+  const mode_t mode = options.format == ExportFormat::curl ? 0700 : 0600;
+  RAG_TRY_ASSIGN(Sink sink, Sink::open(options.output, mode));
+  std::size_t files = 0;
+  switch (options.format) {
+  case ExportFormat::jsonl: RAG_TRY(write_jsonl(selected, sink)); break;
+  case ExportFormat::har: RAG_TRY(write_har(selected, sink)); break;
+  case ExportFormat::curl: {
+    RAG_TRY_ASSIGN(files, write_curl(selected, options, sink));
+    break;
+  }
+  }
+  RAG_TRY(sink.commit());
+
+  if (selected.empty()) {
+    struct stat st
+    {};
+    const bool empty_log = ::stat(options.log_path.c_str(), &st) != 0 || st.st_size == 0;
+    warn(empty_log ? fmt::format("no events in {} yet; nothing exported", options.log_path)
+                   : std::string("no events match; nothing exported"));
+  } else if (!options.output.empty()) {
+    std::string extra;
+    if (files > 0) {
+      extra = fmt::format(" ({} bod{} in {}.d/)", files, files == 1 ? "y" : "ies", options.output);
+    }
+    fmt::print(stderr, "rag: exported {} event{} as {} to {}{}\n", selected.size(),
+               selected.size() == 1 ? "" : "s", format_name(options.format), options.output, extra);
+  }
+  return 0;
+}
+
+} // namespace rag::commands

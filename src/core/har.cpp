@@ -1,0 +1,861 @@
+#include "core/har.hpp"
+
+#include "core/curl_command.hpp"
+#include "core/record_json.hpp"
+#include "util/bytes.hpp"
+#include "util/text.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+namespace rag::core {
+
+namespace {
+
+using Json = nlohmann::json;
+// Writing keeps members in the order of the HAR 1.2 spec, as readers show them.
+using OrderedJson = nlohmann::ordered_json;
+
+constexpr std::string_view k_base64 = "base64";
+// Depth of an entry inside {"log": {"entries": [ ... ]}} at 2 spaces per level.
+constexpr std::string_view k_entry_indent = "      ";
+
+// ---------------------------------------------------------------------------
+// Writing
+
+// A JSON string value for text that should be UTF-8 but may not be.
+std::string
+text(std::string_view bytes)
+{
+  return util::is_valid_utf8(bytes) ? std::string(bytes) : util::utf8_replace_invalid(bytes);
+}
+
+const std::string*
+find_header(const Headers& headers, std::string_view name)
+{
+  for (const auto& [key, value] : headers) {
+    if (util::iequals(key, name)) {
+      return &value;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view
+trim(std::string_view s)
+{
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Call `fn(piece)` for each `sep`-separated piece of `s`.
+template<typename Fn>
+void
+split(std::string_view s, char sep, Fn&& fn)
+{
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t end = s.find(sep, start);
+    if (end == std::string_view::npos) {
+      end = s.size();
+    }
+    fn(s.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+std::string_view
+reason_phrase(int status)
+{
+  switch (status) {
+  case 100: return "Continue";
+  case 101: return "Switching Protocols";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 203: return "Non-Authoritative Information";
+  case 204: return "No Content";
+  case 205: return "Reset Content";
+  case 206: return "Partial Content";
+  case 300: return "Multiple Choices";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 303: return "See Other";
+  case 304: return "Not Modified";
+  case 307: return "Temporary Redirect";
+  case 308: return "Permanent Redirect";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 402: return "Payment Required";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 406: return "Not Acceptable";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 410: return "Gone";
+  case 411: return "Length Required";
+  case 412: return "Precondition Failed";
+  case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 416: return "Range Not Satisfiable";
+  case 417: return "Expectation Failed";
+  case 421: return "Misdirected Request";
+  case 422: return "Unprocessable Content";
+  case 425: return "Too Early";
+  case 426: return "Upgrade Required";
+  case 428: return "Precondition Required";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  case 505: return "HTTP Version Not Supported";
+  default: return "";
+  }
+}
+
+// HAR times are milliseconds with microsecond precision.
+double
+to_ms(std::int64_t us)
+{
+  return static_cast<double>(us) / 1000.0;
+}
+
+// ISO 8601 with milliseconds and "Z", the form DevTools writes.
+std::string
+format_time_ms(std::int64_t time_us)
+{
+  std::string t = format_time_us(time_us); // "...:27.123456Z"
+  const std::size_t dot = t.rfind('.');
+  if (dot != std::string::npos && dot + 4 < t.size()) {
+    t.erase(dot + 4, t.size() - dot - 5);
+  }
+  return t;
+}
+
+OrderedJson
+headers_json(const Headers& headers)
+{
+  OrderedJson out = OrderedJson::array();
+  for (const auto& [name, value] : headers) {
+    OrderedJson h = OrderedJson::object();
+    h["name"] = text(name);
+    h["value"] = text(value);
+    if (!util::is_valid_utf8(name) || !util::is_valid_utf8(value)) {
+      h["_rag_name_base64"] = util::base64_encode(name);
+      h["_rag_value_base64"] = util::base64_encode(value);
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+OrderedJson
+params_json(const std::vector<Param>& params)
+{
+  OrderedJson out = OrderedJson::array();
+  for (const auto& [name, value] : params) {
+    OrderedJson p = OrderedJson::object();
+    p["name"] = text(name);
+    p["value"] = text(value);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+OrderedJson
+request_cookies(const Headers& headers)
+{
+  OrderedJson out = OrderedJson::array();
+  for (const auto& [name, value] : headers) {
+    if (!util::iequals(name, "cookie")) {
+      continue;
+    }
+    split(value, ';', [&](std::string_view piece) {
+      piece = trim(piece);
+      if (piece.empty()) {
+        return;
+      }
+      const std::size_t eq = piece.find('=');
+      OrderedJson c = OrderedJson::object();
+      c["name"] = text(trim(piece.substr(0, eq)));
+      c["value"] = eq == std::string_view::npos ? std::string() : text(trim(piece.substr(eq + 1)));
+      out.push_back(std::move(c));
+    });
+  }
+  return out;
+}
+
+OrderedJson
+response_cookies(const Headers& headers)
+{
+  OrderedJson out = OrderedJson::array();
+  for (const auto& [name, value] : headers) {
+    if (!util::iequals(name, "set-cookie")) {
+      continue;
+    }
+    OrderedJson c = OrderedJson::object();
+    bool first = true;
+    split(value, ';', [&](std::string_view piece) {
+      piece = trim(piece);
+      const std::size_t eq = piece.find('=');
+      const std::string_view key = trim(piece.substr(0, eq));
+      const std::string_view val =
+          eq == std::string_view::npos ? std::string_view() : trim(piece.substr(eq + 1));
+      if (first) {
+        c["name"] = text(key);
+        c["value"] = text(val);
+        first = false;
+      } else if (util::iequals(key, "path")) {
+        c["path"] = text(val);
+      } else if (util::iequals(key, "domain")) {
+        c["domain"] = text(val);
+      } else if (util::iequals(key, "httponly")) {
+        c["httpOnly"] = true;
+      } else if (util::iequals(key, "secure")) {
+        c["secure"] = true;
+      }
+    });
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::size_t
+request_headers_size(const Event& event)
+{
+  // The head as rag would write it: request line, "Name: value" lines, empty line.
+  std::size_t size =
+      event.method.size() + 1 + event.target.size() + 1 + event.http_version.size() + 2;
+  for (const auto& [name, value] : event.headers) {
+    size += name.size() + 2 + value.size() + 2;
+  }
+  return size + 2;
+}
+
+OrderedJson
+request_json(const Event& event)
+{
+  OrderedJson r = OrderedJson::object();
+  r["method"] = text(event.method);
+  r["url"] = text(event_url(event));
+  r["httpVersion"] = text(event.http_version);
+  r["cookies"] = request_cookies(event.headers);
+  r["headers"] = headers_json(event.headers);
+  r["queryString"] = params_json(parse_query(event.target));
+  if (!event.body.empty()) {
+    OrderedJson post = OrderedJson::object();
+    const std::string* type = find_header(event.headers, "content-type");
+    post["mimeType"] = type != nullptr ? text(*type) : std::string();
+    if (util::is_valid_utf8(event.body)) {
+      post["text"] = event.body;
+    } else {
+      post["text"] = util::base64_encode(event.body);
+      post["encoding"] = k_base64;
+      post["_encoding"] = k_base64;
+    }
+    r["postData"] = std::move(post);
+  }
+  r["headersSize"] = request_headers_size(event);
+  r["bodySize"] = event.body.size();
+  if (util::is_valid_utf8(event.target)) {
+    r["_rag_target"] = event.target;
+  } else {
+    r["_rag_target"] = util::base64_encode(event.target);
+    r["_rag_target_encoding"] = k_base64;
+  }
+  return r;
+}
+
+OrderedJson
+response_json(const Delivery* delivery)
+{
+  OrderedJson r = OrderedJson::object();
+  const bool answered = delivery != nullptr && delivery->error.empty() && delivery->status > 0;
+  r["status"] = answered ? delivery->status : 0;
+  r["statusText"] = answered ? std::string(reason_phrase(delivery->status)) : std::string();
+  r["httpVersion"] = answered ? "HTTP/1.1" : "";
+  if (answered) {
+    r["cookies"] = response_cookies(delivery->response_headers);
+    r["headers"] = headers_json(delivery->response_headers);
+  } else {
+    r["cookies"] = OrderedJson::array();
+    r["headers"] = OrderedJson::array();
+  }
+  OrderedJson content = OrderedJson::object();
+  if (answered) {
+    const std::string& body = delivery->response_body;
+    const std::string* type = find_header(delivery->response_headers, "content-type");
+    content["size"] = body.size();
+    content["mimeType"] = type != nullptr ? text(*type) : std::string("x-unknown");
+    if (util::is_valid_utf8(body)) {
+      content["text"] = body;
+    } else {
+      content["text"] = util::base64_encode(body);
+      content["encoding"] = k_base64;
+    }
+  } else {
+    content["size"] = 0;
+    content["mimeType"] = "x-unknown";
+  }
+  r["content"] = std::move(content);
+  const std::string* location =
+      answered ? find_header(delivery->response_headers, "location") : nullptr;
+  r["redirectURL"] = location != nullptr ? text(*location) : std::string();
+  r["headersSize"] = -1;
+  r["bodySize"] = answered ? static_cast<long long>(delivery->response_body.size()) : -1LL;
+  if (!answered) {
+    // DevTools writes failed requests as status 0 with the reason in `_error`.
+    r["_error"] = delivery == nullptr       ? std::string("no delivery")
+                  : delivery->error.empty() ? std::string("no response")
+                                            : text(delivery->error);
+  }
+  if (delivery != nullptr) {
+    r["_rag_delivery_id"] = text(delivery->id);
+    r["_rag_target"] = text(delivery->target);
+    r["_rag_attempt"] = delivery->attempt;
+    r["_rag_replay"] = delivery->replay;
+    if (delivery->response_truncated) {
+      r["_rag_truncated"] = true;
+    }
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+bool
+is_hex(char c)
+{
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+
+int
+hex_value(char c)
+{
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  return (std::tolower(static_cast<unsigned char>(c)) - 'a') + 10;
+}
+
+const Json*
+member(const Json& obj, const char* key)
+{
+  if (!obj.is_object()) {
+    return nullptr;
+  }
+  const auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+const std::string*
+string_member(const Json& obj, const char* key)
+{
+  const Json* value = member(obj, key);
+  return value != nullptr && value->is_string() ? &value->get_ref<const std::string&>() : nullptr;
+}
+
+bool
+is_base64_marked(const Json& obj, const char* key)
+{
+  const std::string* value = string_member(obj, key);
+  return value != nullptr && util::iequals(*value, k_base64);
+}
+
+// The authority of an absolute URL without user info ("user@h:1" -> "h:1"), or "".
+std::string
+url_authority(std::string_view url)
+{
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return {};
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    rest.remove_prefix(at + 1);
+  }
+  return std::string(rest);
+}
+
+Result<Headers>
+read_headers(const Json& request, std::string_view url)
+{
+  Headers headers;
+  const Json* list = member(request, "headers");
+  if (list != nullptr && !list->is_array()) {
+    return error("request.headers is not an array");
+  }
+  std::optional<std::size_t> authority_at;
+  std::string authority;
+  bool has_host = false;
+  std::size_t index = 0;
+  for (const Json& item : list != nullptr ? *list : Json::array()) {
+    ++index;
+    const std::string* name = string_member(item, "name");
+    if (name == nullptr) {
+      return error(fmt::format("request header {} has no name", index));
+    }
+    const Json* value_json = member(item, "value");
+    if (value_json != nullptr && !value_json->is_string()) {
+      return error(fmt::format("request header {} has a value that is not a string", index));
+    }
+    std::string header_name = *name;
+    std::string value = value_json != nullptr ? value_json->get<std::string>() : std::string();
+    const std::string* raw_name = string_member(item, "_rag_name_base64");
+    const std::string* raw_value = string_member(item, "_rag_value_base64");
+    if (raw_name != nullptr && raw_value != nullptr) {
+      auto decoded_name = util::base64_decode(*raw_name);
+      auto decoded_value = util::base64_decode(*raw_value);
+      if (!decoded_name || !decoded_value) {
+        return error(fmt::format("request header {} has invalid base64", index));
+      }
+      header_name = std::move(decoded_name).value();
+      value = std::move(decoded_value).value();
+    }
+    if (header_name.starts_with(":")) {
+      // HTTP/2 pseudo-headers are not headers in HTTP/1.1; :authority is the Host.
+      if (header_name == ":authority" && !authority_at) {
+        authority_at = headers.size();
+        authority = value;
+      }
+      continue;
+    }
+    has_host = has_host || util::iequals(header_name, "host");
+    headers.emplace_back(std::move(header_name), std::move(value));
+  }
+  if (!has_host) {
+    if (authority_at) {
+      headers.insert(headers.begin() + static_cast<std::ptrdiff_t>(*authority_at),
+                     Header{"Host", authority});
+    } else if (const std::string host = url_authority(url); !host.empty()) {
+      headers.insert(headers.begin(), Header{"Host", host});
+    }
+  }
+  return headers;
+}
+
+Result<std::string>
+read_body(const Json& request)
+{
+  const Json* post = member(request, "postData");
+  if (post == nullptr || post->is_null()) {
+    return std::string();
+  }
+  if (!post->is_object()) {
+    return error("request.postData is not an object");
+  }
+  const Json* text_json = member(*post, "text");
+  if (text_json != nullptr && !text_json->is_null()) {
+    if (!text_json->is_string()) {
+      return error("request.postData.text is not a string");
+    }
+    const auto& body_text = text_json->get_ref<const std::string&>();
+    for (const char* key : {"encoding", "_encoding"}) {
+      const std::string* encoding = string_member(*post, key);
+      if (encoding != nullptr && !encoding->empty() && !util::iequals(*encoding, k_base64)) {
+        return error(fmt::format("request.postData.{} '{}' is not supported (only base64)", key,
+                                 text(*encoding)));
+      }
+    }
+    if (!is_base64_marked(*post, "encoding") && !is_base64_marked(*post, "_encoding")) {
+      return body_text;
+    }
+    auto bytes = util::base64_decode(body_text);
+    if (!bytes) {
+      return error("request.postData.text is marked base64 but is not valid base64");
+    }
+    return std::move(bytes).value();
+  }
+  const Json* params = member(*post, "params");
+  if (params == nullptr || params->is_null()) {
+    return std::string();
+  }
+  if (!params->is_array()) {
+    return error("request.postData.params is not an array");
+  }
+  const std::string* mime = string_member(*post, "mimeType");
+  if (mime != nullptr && util::to_lower(*mime).find("multipart/") != std::string::npos) {
+    return error("request.postData has params but no text: a multipart body cannot be rebuilt");
+  }
+  std::vector<Param> pairs;
+  std::size_t index = 0;
+  for (const Json& item : *params) {
+    ++index;
+    const std::string* name = string_member(item, "name");
+    if (name == nullptr) {
+      return error(fmt::format("request.postData.params[{}] has no name", index));
+    }
+    if (member(item, "fileName") != nullptr) {
+      return error("request.postData has a file param but no text: the body cannot be rebuilt");
+    }
+    const std::string* value = string_member(item, "value");
+    pairs.emplace_back(*name, value != nullptr ? *value : std::string());
+  }
+  return form_urlencode(pairs);
+}
+
+Result<HarRequest>
+read_entry(const Json& entry)
+{
+  if (!entry.is_object()) {
+    return error("not an object");
+  }
+  const Json* request = member(entry, "request");
+  if (request == nullptr || !request->is_object()) {
+    return error("request is missing or not an object");
+  }
+  HarRequest out;
+  Event& event = out.event;
+  const std::string* method = string_member(*request, "method");
+  if (method == nullptr || method->empty()) {
+    return error("request.method is missing or not a string");
+  }
+  event.method = *method;
+  const std::string* url = string_member(*request, "url");
+  if (url == nullptr) {
+    return error("request.url is missing or not a string");
+  }
+  if (const std::string* target = string_member(*request, "_rag_target")) {
+    if (is_base64_marked(*request, "_rag_target_encoding")) {
+      auto bytes = util::base64_decode(*target);
+      if (!bytes) {
+        return error("request._rag_target is not valid base64");
+      }
+      event.target = std::move(bytes).value();
+    } else {
+      event.target = *target;
+    }
+  } else {
+    auto target_from_url = url_request_target(*url);
+    if (!target_from_url) {
+      return target_from_url.error();
+    }
+    event.target = std::move(target_from_url).value();
+  }
+  const std::string* version = string_member(*request, "httpVersion");
+  // rag records HTTP/1.x; an h2/h3 capture is replayed as HTTP/1.1.
+  event.http_version =
+      version != nullptr && util::iequals(*version, "http/1.0") ? "HTTP/1.0" : "HTTP/1.1";
+  RAG_TRY_ASSIGN(event.headers, read_headers(*request, *url));
+  RAG_TRY_ASSIGN(event.body, read_body(*request));
+
+  if (const Json* started = member(entry, "startedDateTime");
+      started != nullptr && !started->is_null()) {
+    if (!started->is_string()) {
+      return error("startedDateTime is not a string");
+    }
+    auto time = parse_time_us(started->get_ref<const std::string&>());
+    if (!time) {
+      return error(fmt::format("startedDateTime '{}' is not an ISO 8601 time",
+                               text(started->get_ref<const std::string&>())));
+    }
+    event.time_us = *time;
+    out.has_time = true;
+  }
+  if (const std::string* remote = string_member(entry, "_rag_remote")) {
+    event.remote = *remote;
+  }
+  if (const Json* chunked = member(entry, "_rag_chunked"); chunked && chunked->is_boolean()) {
+    event.chunked = chunked->get<bool>();
+  }
+  if (const std::string* verdict = string_member(entry, "_rag_verdict")) {
+    event.verdict = *verdict;
+  }
+  return out;
+}
+
+// Strip nlohmann's "[json.exception.parse_error.101] " prefix from a message.
+std::string
+json_error_message(const std::exception& e)
+{
+  std::string message = e.what();
+  if (message.starts_with("[json.exception.")) {
+    const std::size_t close = message.find("] ");
+    if (close != std::string::npos) {
+      message.erase(0, close + 2);
+    }
+  }
+  return message;
+}
+
+} // namespace
+
+std::string
+percent_decode(std::string_view in, bool plus_as_space)
+{
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%' && i + 2 < in.size() && is_hex(in[i + 1]) && is_hex(in[i + 2])) {
+      out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
+      i += 2;
+    } else if (c == '+' && plus_as_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::vector<Param>
+parse_query(std::string_view target)
+{
+  std::vector<Param> params;
+  const std::size_t hash = target.find('#');
+  target = target.substr(0, hash);
+  const std::size_t question = target.find('?');
+  if (question == std::string_view::npos) {
+    return params;
+  }
+  split(target.substr(question + 1), '&', [&](std::string_view piece) {
+    if (piece.empty()) {
+      return;
+    }
+    const std::size_t eq = piece.find('=');
+    if (eq == std::string_view::npos) {
+      params.emplace_back(percent_decode(piece, true), std::string());
+    } else {
+      params.emplace_back(percent_decode(piece.substr(0, eq), true),
+                          percent_decode(piece.substr(eq + 1), true));
+    }
+  });
+  return params;
+}
+
+std::string
+form_urlencode(const std::vector<Param>& params)
+{
+  constexpr char k_hex[] = "0123456789ABCDEF";
+  const auto encode = [&](std::string& out, std::string_view s) {
+    for (const char c : s) {
+      const auto b = static_cast<unsigned char>(c);
+      if (std::isalnum(b) != 0 || c == '*' || c == '-' || c == '.' || c == '_') {
+        out.push_back(c);
+      } else if (c == ' ') {
+        out.push_back('+');
+      } else {
+        out.push_back('%');
+        out.push_back(k_hex[b >> 4]);
+        out.push_back(k_hex[b & 15]);
+      }
+    }
+  };
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) {
+      out.push_back('&');
+    }
+    encode(out, name);
+    out.push_back('=');
+    encode(out, value);
+  }
+  return out;
+}
+
+Result<std::string>
+url_request_target(std::string_view url)
+{
+  if (url.starts_with("/")) {
+    return std::string(url.substr(0, url.find('#')));
+  }
+  const std::size_t scheme_end = url.find("://");
+  const bool scheme_ok =
+      scheme_end != std::string_view::npos && scheme_end > 0 &&
+      std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(scheme_end), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' || c == '.';
+      });
+  if (!scheme_ok) {
+    return error(fmt::format("request.url '{}' is not an absolute URL", text(url)));
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  const std::size_t path_start = rest.find_first_of("/?#");
+  rest = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
+  rest = rest.substr(0, rest.find('#'));
+  if (rest.empty()) {
+    return std::string("/");
+  }
+  if (rest.front() == '?') {
+    return "/" + std::string(rest);
+  }
+  return std::string(rest);
+}
+
+const Delivery*
+har_response(const std::vector<Delivery>& deliveries)
+{
+  const bool any_original = std::any_of(deliveries.begin(), deliveries.end(),
+                                        [](const Delivery& d) { return !d.replay; });
+  const auto counts = [&](const Delivery& d) { return !any_original || !d.replay; };
+  const Delivery* first = nullptr;
+  for (const auto& d : deliveries) {
+    if (counts(d) && (first == nullptr || d.time_us < first->time_us)) {
+      first = &d;
+    }
+  }
+  if (first == nullptr) {
+    return nullptr;
+  }
+  const Delivery* latest = nullptr;
+  for (const auto& d : deliveries) {
+    if (!counts(d) || d.target != first->target) {
+      continue;
+    }
+    if (latest == nullptr || d.attempt > latest->attempt ||
+        (d.attempt == latest->attempt && d.time_us >= latest->time_us)) {
+      latest = &d;
+    }
+  }
+  return latest;
+}
+
+HarWriter::HarWriter(std::string creator_version) : m_creator_version(std::move(creator_version)) {}
+
+std::string
+HarWriter::begin() const
+{
+  return fmt::format("{{\n"
+                     "  \"log\": {{\n"
+                     "    \"version\": \"1.2\",\n"
+                     "    \"creator\": {{\n"
+                     "      \"name\": \"rag\",\n"
+                     "      \"version\": \"{}\"\n"
+                     "    }},\n"
+                     "    \"pages\": [],\n"
+                     "    \"entries\": [",
+                     json_escape(m_creator_version));
+}
+
+std::string
+HarWriter::entry(const Event& event, const Delivery* response)
+{
+  OrderedJson e = OrderedJson::object();
+  e["startedDateTime"] = format_time_ms(event.time_us);
+  const double wait_ms = response != nullptr ? to_ms(response->duration_us) : 0.0;
+  e["time"] = wait_ms;
+  e["request"] = request_json(event);
+  e["response"] = response_json(response);
+  e["cache"] = OrderedJson::object();
+  // Only the wait is known: rag measures a delivery from send to the full answer.
+  OrderedJson timings = OrderedJson::object();
+  timings["blocked"] = -1;
+  timings["dns"] = -1;
+  timings["ssl"] = -1;
+  timings["connect"] = -1;
+  timings["send"] = 0;
+  timings["wait"] = wait_ms;
+  timings["receive"] = 0;
+  e["timings"] = std::move(timings);
+  // Webhooks are API calls: DevTools lists them under Fetch/XHR.
+  e["_resourceType"] = "fetch";
+  e["_rag_event_id"] = text(event.id);
+  e["_rag_source"] = text(event.source);
+  e["_rag_remote"] = text(event.remote);
+  e["_rag_chunked"] = event.chunked;
+  if (!event.verdict.empty()) {
+    e["_rag_verdict"] = text(event.verdict);
+  }
+
+  const std::string dumped = e.dump(2, ' ', false, OrderedJson::error_handler_t::replace);
+  std::string out = m_first ? "\n" : ",\n";
+  m_first = false;
+  out.reserve(out.size() + dumped.size() + dumped.size() / 8);
+  out.append(k_entry_indent);
+  // JSON strings never hold a raw newline, so every '\n' starts a new line.
+  for (const char c : dumped) {
+    out.push_back(c);
+    if (c == '\n') {
+      out.append(k_entry_indent);
+    }
+  }
+  return out;
+}
+
+std::string
+HarWriter::end() const
+{
+  return std::string(m_first ? "]\n  }\n}\n" : "\n    ]\n  }\n}\n");
+}
+
+bool
+looks_like_har(std::string_view in)
+{
+  std::string_view s = in;
+  if (s.starts_with("\xEF\xBB\xBF")) {
+    s.remove_prefix(3);
+  }
+  const auto skip_ws = [&] {
+    while (!s.empty() &&
+           (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
+      s.remove_prefix(1);
+    }
+  };
+  skip_ws();
+  if (!s.starts_with("{")) {
+    return false;
+  }
+  s.remove_prefix(1);
+  skip_ws();
+  if (s.starts_with("\"log\"")) {
+    return true;
+  }
+  // "log" may come after other members; a JSON Lines file fails to parse at its
+  // second line, so this costs one record at most.
+  const Json doc = Json::parse(in, nullptr, false);
+  return !doc.is_discarded() && doc.is_object() && doc.contains("log");
+}
+
+Result<HarImport>
+parse_har(std::string_view in)
+{
+  std::string_view s = in;
+  if (s.starts_with("\xEF\xBB\xBF")) {
+    s.remove_prefix(3);
+  }
+  Json doc;
+  try {
+    doc = Json::parse(s);
+  } catch (const Json::exception& e) {
+    return error(fmt::format("not valid JSON: {}", json_error_message(e)));
+  }
+  const Json* log = member(doc, "log");
+  if (log == nullptr || !log->is_object()) {
+    return error("not a HAR file: no \"log\" object");
+  }
+  const Json* entries = member(*log, "entries");
+  if (entries == nullptr || !entries->is_array()) {
+    return error("not a HAR file: log.entries is not an array");
+  }
+  HarImport result;
+  result.total_entries = entries->size();
+  std::size_t index = 0;
+  for (const Json& entry : *entries) {
+    ++index;
+    auto request = read_entry(entry);
+    if (!request) {
+      result.skipped.push_back(fmt::format("entry {}: {}", index, request.error().message));
+      continue;
+    }
+    request->index = index;
+    result.requests.push_back(std::move(request).value());
+  }
+  return result;
+}
+
+} // namespace rag::core

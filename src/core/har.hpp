@@ -1,0 +1,99 @@
+#pragma once
+
+#include "core/record.hpp"
+#include "util/result.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace rag::core {
+
+// A name and value pair of a query string or a form body, decoded.
+using Param = std::pair<std::string, std::string>;
+
+// Return `text` with %XX escapes decoded (and '+' as a space when `plus_as_space`);
+// a '%' not followed by two hex digits is kept as is.
+std::string percent_decode(std::string_view text, bool plus_as_space);
+
+// Return the parameters of the query part of a request target or URL (after '?',
+// before '#'), names and values percent-decoded with '+' as a space; empty pieces
+// between '&' are skipped.
+std::vector<Param> parse_query(std::string_view target);
+
+// Return `params` as an application/x-www-form-urlencoded body ("a=1&b=two+words"):
+// unreserved bytes kept, ' ' as '+', every other byte as %XX.
+std::string form_urlencode(const std::vector<Param>& params);
+
+// Return the request target (path and query, raw as written) of an absolute http(s)
+// URL; "/" when it has no path, fragment dropped. A URL that starts with '/' is
+// taken as a target already; anything else is an Error.
+Result<std::string> url_request_target(std::string_view url);
+
+// Return the delivery a HAR export shows as the response of an event, given all of
+// its deliveries in log order: the latest attempt to the primary target, where the
+// primary target is that of the earliest-started delivery. Deliveries of `rag
+// replay` count only when the event has no other. Null when `deliveries` is empty.
+const Delivery* har_response(const std::vector<Delivery>& deliveries);
+
+// Writes a HAR 1.2 document (pretty-printed, 2-space indent) piece by piece: one
+// entry per event, its request as captured and the chosen delivery as response.
+// Custom fields (`_rag_*`) carry what HAR cannot say, so that an import restores
+// the exact event: `_rag_target` (raw target), `_rag_event_id`, `_rag_source`,
+// `_rag_remote`, `_rag_chunked`, and for bodies that are not UTF-8 `encoding` plus
+// `_encoding` "base64" on postData (HAR 1.2 defines `encoding` on content only).
+class HarWriter
+{
+public:
+  // `creator_version` is rag's version, written to log.creator.version.
+  explicit HarWriter(std::string creator_version);
+
+  // Return the document's opening, up to the '[' of log.entries.
+  std::string begin() const;
+  // Return one entry for `event`, with `response` (may be null: no delivery) as its
+  // response; entries after the first start with the ',' that separates them.
+  std::string entry(const Event& event, const Delivery* response);
+  // Return the document's end, from the ']' of log.entries, with a final newline.
+  std::string end() const;
+
+private:
+  std::string m_creator_version;
+  bool m_first = true;
+};
+
+// One request read from a HAR entry.
+struct HarRequest
+{
+  std::size_t index = 0; // 1-based position in log.entries
+  Event event;           // id and source empty; see `has_time`
+  bool has_time = false; // false: startedDateTime was absent (event.time_us is 0)
+};
+
+// The requests of a HAR document and the entries that could not be read.
+struct HarImport
+{
+  std::vector<HarRequest> requests; // readable entries, in file order
+  std::vector<std::string> skipped; // one reason per unreadable entry: "entry 3: ..."
+  std::size_t total_entries = 0;    // size of log.entries
+};
+
+// Return true when `text` is meant as a HAR document: one JSON object whose first
+// member, or any member, is "log" (a cheap look at the start first, so a damaged HAR
+// is still recognised and reported as such rather than read as JSON Lines).
+bool looks_like_har(std::string_view text);
+
+// Read a HAR document: for each entry the method, the target (`_rag_target`, else
+// path and query of request.url as written), the HTTP version, the headers in
+// order (HTTP/2 pseudo-headers dropped, `:authority` becoming Host when there is
+// no Host; Host from the URL when neither), the body from postData.text (decoded
+// when `encoding` or `_encoding` is "base64", else its UTF-8 bytes; rebuilt from
+// `params` as a form body when there is no text) and startedDateTime. A document
+// that is not valid JSON or has no log.entries array is an Error; a bad entry is
+// listed in `skipped`.
+Result<HarImport> parse_har(std::string_view text);
+
+} // namespace rag::core
