@@ -434,19 +434,28 @@ open_log_for_append(const std::string& path)
                k_writable_hint);
 }
 
-} // namespace
+struct DefaultLogPath
+{
+  std::string path;
+  std::string origin; // for `rag log path`
+};
 
-std::string
-default_log_path()
+DefaultLogPath
+find_default_log_path()
 {
   const char* state = std::getenv("XDG_STATE_HOME");
   // The XDG spec says relative values are invalid and must be ignored.
   if (state != nullptr && state[0] == '/') {
-    return std::string(state) + "/rag/events.jsonl";
+    return {std::string(state) + "/rag/events.jsonl", "$XDG_STATE_HOME/rag/events.jsonl"};
   }
+  const std::string why_not_xdg = state == nullptr || state[0] == '\0'
+                                      ? "XDG_STATE_HOME is not set"
+                                      : "XDG_STATE_HOME is ignored: not an absolute path";
   std::string home;
+  std::string origin;
   if (const char* env_home = std::getenv("HOME"); env_home != nullptr && env_home[0] != '\0') {
     home = env_home;
+    origin = fmt::format("$HOME/.local/state/rag/events.jsonl ({})", why_not_xdg);
   } else {
     struct passwd pwd
     {};
@@ -456,16 +465,52 @@ default_log_path()
         result->pw_dir != nullptr) {
       home = result->pw_dir;
     }
+    origin = fmt::format(
+        "~/.local/state/rag/events.jsonl ({}; HOME is not set, the home directory is the "
+        "password database's)",
+        why_not_xdg);
   }
   if (home.empty()) {
     // No home anywhere (a bare container): a path relative to the working
     // directory still works and the user can always pass --log.
-    return ".local/state/rag/events.jsonl";
+    return {".local/state/rag/events.jsonl",
+            "relative to the working directory (no XDG_STATE_HOME, no home directory)"};
   }
   if (home.size() > 1 && home.back() == '/') {
     home.pop_back();
   }
-  return home + "/.local/state/rag/events.jsonl";
+  return {home + "/.local/state/rag/events.jsonl", std::move(origin)};
+}
+
+} // namespace
+
+std::string
+default_log_path()
+{
+  return find_default_log_path().path;
+}
+
+std::string
+describe_default_log_path()
+{
+  return find_default_log_path().origin;
+}
+
+Result<LineScan>
+scan_log_lines(int fd, const std::string& path, std::uint64_t start_offset,
+               std::uint64_t end_offset, const std::function<bool(const LogLine&)>& fn)
+{
+  LineScan result;
+  result.exists = true;
+  result.size = end_offset;
+  const auto counted = [&](const LogLine& line) {
+    ++result.lines;
+    return fn(line);
+  };
+  RAG_TRY_ASSIGN(const ForwardScan scan, scan_forward(path, fd, start_offset, end_offset, counted));
+  result.end_offset = scan.end_offset;
+  result.tail_bytes = scan.stopped ? 0 : scan.tail_bytes;
+  return result;
 }
 
 // ---------------------------------------------------------------------------
@@ -641,6 +686,18 @@ EventLogReader::for_each_line(const LineFn& fn, std::uint64_t start_offset) cons
   }
   RAG_TRY_ASSIGN(ForwardScan scan, scan_forward(m_path, log.fd.get(), start_offset, log.size, fn));
   return scan.end_offset;
+}
+
+Result<LineScan>
+EventLogReader::scan_lines(const LineFn& fn) const
+{
+  RAG_TRY_ASSIGN(OpenLog log, open_for_reading(m_path));
+  if (!log.fd.valid()) {
+    return LineScan{};
+  }
+  RAG_TRY_ASSIGN(LineScan scan, scan_log_lines(log.fd.get(), m_path, 0, log.size, fn));
+  scan.tail_torn = scan.tail_bytes > 0 && confirm_torn_tail(log.fd.get(), log.size);
+  return scan;
 }
 
 Result<void>

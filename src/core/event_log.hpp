@@ -16,6 +16,10 @@ namespace rag::core {
 // ${XDG_STATE_HOME:-$HOME/.local/state}/rag/events.jsonl.
 std::string default_log_path();
 
+// Return where default_log_path() comes from, for people: "$XDG_STATE_HOME/rag/events.jsonl",
+// "$HOME/.local/state/rag/events.jsonl (XDG_STATE_HOME is not set)", and so on.
+std::string describe_default_log_path();
+
 // Appends records to the JSON Lines event log. Safe to use from many threads and
 // many processes at once: each record is one write() under an exclusive flock on
 // the log file, so lines never interleave.
@@ -71,6 +75,25 @@ struct LogLine
   std::string_view text;
 };
 
+// What a scan of complete lines saw.
+struct LineScan
+{
+  bool exists = false;          // the file exists (a missing log reads as empty)
+  std::uint64_t size = 0;       // the file size the scan worked up to
+  std::uint64_t end_offset = 0; // just past the last delivered line
+  std::uint64_t lines = 0;      // complete lines delivered
+  std::uint64_t tail_bytes = 0; // bytes after the last complete line (0 when stopped early)
+  bool tail_torn = false;       // those bytes are a torn line (see TornTail::warn)
+};
+
+// Call `fn` for every complete line of the open log file `fd` in [start_offset, end_offset)
+// in file order (start_offset must be a line start; lines are numbered only from offset 0);
+// `path` names the file in errors. The tail is reported but never confirmed as torn: for a
+// caller that holds the writer lock (any tail is then torn) or that ignores the tail.
+Result<LineScan> scan_log_lines(int fd, const std::string& path, std::uint64_t start_offset,
+                                std::uint64_t end_offset,
+                                const std::function<bool(const LogLine&)>& fn);
+
 // What a record reader does about a last line that has no '\n'.
 enum class TornTail {
   // Skip it with one warning "FILE:LINE: skipped torn last line (N bytes, no
@@ -105,6 +128,11 @@ public:
   // line it stopped on). A missing file reads as empty. The `text` of a LogLine
   // is valid only during the call.
   Result<std::uint64_t> for_each_line(const LineFn& fn, std::uint64_t start_offset = 0) const;
+
+  // Call `fn` for every complete line in file order, numbered from 1, up to the file size
+  // seen when the call began, and report what follows the last complete line, confirming a
+  // torn line as TornTail::warn does (without warning). `fn` returning false stops the scan.
+  Result<LineScan> scan_lines(const LineFn& fn) const;
 
   // Call `fn` for every complete line from the end of the file backwards,
   // reading the file in blocks from its end (cost independent of file size);

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "util/result.hpp"
+
+#include <optional>
+#include <string>
+
+namespace rag::commands {
+
+// The `rag log` subcommands.
+enum class LogAction { path, stats, verify, prune };
+
+// Where the log path came from, as `rag log path` reports it.
+enum class LogPathSource { flag, env, default_path };
+
+struct LogOptions
+{
+  LogAction action = LogAction::stats;
+  std::string log_path; // resolved (never empty)
+  LogPathSource source = LogPathSource::default_path;
+  bool json = false;
+  // prune: exactly one of `keep` and `older_than`
+  std::optional<long long> keep; // --keep N
+  std::string older_than;        // --older-than AGE|TIME ("7d", "2026-11-01")
+  bool dry_run = false;
+};
+
+// Run `rag log ACTION`; returns the exit code: verify gives 1 when a line is bad.
+Result<int> run_log(const LogOptions& options);
+
+} // namespace rag::commands

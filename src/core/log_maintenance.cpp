@@ -1,0 +1,792 @@
+#include "core/log_maintenance.hpp"
+
+#include "core/event_log.hpp"
+#include "core/event_view.hpp"
+#include "core/record_json.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <limits>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+#include <variant>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+namespace rag::core {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Longer keys are cut so that FrequencyCounter's memory stays bounded.
+constexpr std::size_t k_max_key_bytes = 256;
+// Distinct methods and paths counted exactly; more make the counts approximate.
+constexpr std::size_t k_method_capacity = 64;
+constexpr std::size_t k_path_capacity = 10000;
+
+// The rewrite writes kept lines in chunks this big.
+constexpr std::size_t k_write_chunk = 1 << 20;
+
+// PrunePlan's per-line byte: the record kind in the low bits, then "removed".
+constexpr std::uint8_t k_kind_bad = 0;
+constexpr std::uint8_t k_kind_event = 1;
+constexpr std::uint8_t k_kind_delivery = 2;
+constexpr std::uint8_t k_kind_mask = 3;
+constexpr std::uint8_t k_removed = 4;
+
+constexpr const char* k_dir_hint = "prune needs write access to the log's directory";
+
+std::string
+errno_text(int err)
+{
+  return std::strerror(err);
+}
+
+// Dump with invalid UTF-8 (a raw target can hold any byte) replaced, never thrown.
+std::string
+dump(const Json& json)
+{
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Json
+optional_time(const std::optional<std::int64_t>& time_us)
+{
+  return time_us ? Json(format_time_us(*time_us)) : Json(nullptr);
+}
+
+// Owns a file descriptor; closing it releases any flock taken through it.
+class Fd
+{
+public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+  Fd& operator=(Fd&&) = delete;
+  ~Fd()
+  {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  int get() const { return m_fd; }
+  // Close now and return close()'s result (a deferred write error shows up here).
+  int close()
+  {
+    const int rc = ::close(std::exchange(m_fd, -1));
+    return rc;
+  }
+
+private:
+  int m_fd = -1;
+};
+
+// A temporary file that is removed unless kept.
+class TempFile
+{
+public:
+  explicit TempFile(std::string path) : m_path(std::move(path)) {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile()
+  {
+    if (!m_path.empty()) {
+      ::unlink(m_path.c_str());
+    }
+  }
+  const std::string& path() const { return m_path; }
+  void keep() { m_path.clear(); }
+
+private:
+  std::string m_path;
+};
+
+bool
+same_file(const struct stat& a, const struct stat& b)
+{
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Write all of `data`, continuing after short writes and signals; false sets errno.
+bool
+write_all(int fd, std::string_view data)
+{
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// Resolve symlinks so the rename replaces the file a symlinked log points to, not the
+// symlink; nullopt when there is no log.
+Result<std::optional<std::string>>
+real_log_path(const std::string& path)
+{
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) {
+    if (errno == ENOENT) {
+      return std::optional<std::string>();
+    }
+    return error(fmt::format("cannot open event log {}: {}", path, errno_text(errno)));
+  }
+  std::string result = real;
+  std::free(real);
+  return std::optional<std::string>(std::move(result));
+}
+
+// Open `path` and take the exclusive lock EventLogWriter::append takes, on the file the
+// path names once the lock is ours (another prune may rename a new log over it while
+// we wait, as lock_current_file in event_log.cpp also handles).
+Result<Fd>
+lock_log(const std::string& path)
+{
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+      return error(fmt::format("cannot open event log {}: {}", path, errno_text(errno)));
+    }
+    int rc = 0;
+    do {
+      rc = ::flock(fd.get(), LOCK_EX);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      return error(fmt::format("cannot lock event log {}: {}", path, errno_text(errno)));
+    }
+    struct stat by_fd
+    {};
+    struct stat by_path
+    {};
+    if (::fstat(fd.get(), &by_fd) == 0 && ::stat(path.c_str(), &by_path) == 0 &&
+        same_file(by_fd, by_path)) {
+      return fd;
+    }
+  }
+  return error(fmt::format("cannot lock event log {}: it keeps being replaced", path));
+}
+
+// The lines of the open log `fd` up to `size`, as a PrunePlan reads them.
+LineSource
+file_lines(int fd, const std::string& path, std::uint64_t size)
+{
+  return [fd, &path,
+          size](const std::function<void(std::uint64_t, std::string_view)>& fn) -> Result<void> {
+    RAG_TRY(scan_log_lines(fd, path, 0, size, [&](const LogLine& line) {
+      fn(line.number - 1, line.text);
+      return true;
+    }));
+    return {};
+  };
+}
+
+void
+fsync_directory(const std::string& dir)
+{
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    // Some file systems cannot fsync a directory; the rename has happened either way,
+    // so a failure here is not worth failing a finished prune for.
+    [[maybe_unused]] const int rc = ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Write the lines `plan` keeps of the locked log `fd` (`size` bytes) to a temporary file
+// beside it and rename that over the log. Called with the exclusive lock held.
+Result<PruneReport>
+rewrite_log(const std::string& path, int fd, std::uint64_t size, PrunePlan& plan)
+{
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string name = dir + "/." + base + ".prune-XXXXXX";
+  const int raw_fd = ::mkostemp(name.data(), O_CLOEXEC);
+  if (raw_fd < 0) {
+    return error(fmt::format("cannot create a temporary file in {}: {}", dir, errno_text(errno)),
+                 k_dir_hint);
+  }
+  Fd out_fd(raw_fd);
+  TempFile temp(name);
+  // mkostemp already creates 0600; say so explicitly, the payloads are private.
+  ::fchmod(out_fd.get(), 0600);
+
+  std::string out;
+  std::uint64_t written = 0;
+  int write_errno = 0;
+  const auto flush = [&] {
+    if (!write_all(out_fd.get(), out)) {
+      write_errno = errno;
+      return false;
+    }
+    out.clear();
+    return true;
+  };
+  RAG_TRY_ASSIGN(const LineScan scan, scan_log_lines(fd, path, 0, size, [&](const LogLine& line) {
+                   const std::uint64_t index = line.number - 1;
+                   const bool removed = index < plan.lines() ? plan.removes(index)
+                                                             : plan.removes_appended(line.text);
+                   if (removed) {
+                     return true;
+                   }
+                   out.append(line.text);
+                   out.push_back('\n');
+                   written += line.text.size() + 1;
+                   return out.size() < k_write_chunk || flush();
+                 }));
+  if (write_errno == 0) {
+    flush();
+  }
+  if (write_errno == 0 && ::fsync(out_fd.get()) != 0) {
+    write_errno = errno;
+  }
+  if (out_fd.close() != 0 && write_errno == 0) {
+    write_errno = errno;
+  }
+  if (write_errno != 0) {
+    return error(fmt::format("cannot write {}: {} (the log is unchanged)", temp.path(),
+                             errno_text(write_errno)),
+                 k_dir_hint);
+  }
+  // Only a process that ignores the lock could have replaced the log meanwhile; its
+  // file must not be overwritten with our copy of the old one.
+  struct stat by_fd
+  {};
+  struct stat by_path
+  {};
+  if (::fstat(fd, &by_fd) != 0 || ::stat(path.c_str(), &by_path) != 0 ||
+      !same_file(by_fd, by_path)) {
+    return error(fmt::format("event log {} was replaced during the prune by a process that does "
+                             "not take its lock; nothing was changed",
+                             path));
+  }
+  if (::rename(temp.path().c_str(), path.c_str()) != 0) {
+    return error(fmt::format("cannot replace event log {}: {} (the log is unchanged)", path,
+                             errno_text(errno)),
+                 k_dir_hint);
+  }
+  temp.keep();
+  fsync_directory(dir);
+
+  PruneReport report = plan.report();
+  report.exists = true;
+  report.rewritten = true;
+  // We hold the writers' lock, so bytes after the last '\n' are no line being written:
+  // a crashed writer left them, and the next writer would cut them off too.
+  report.torn_tail_bytes = scan.tail_bytes;
+  report.size_before = size;
+  report.size_after = written;
+  return report;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// FrequencyCounter
+
+FrequencyCounter::FrequencyCounter(std::size_t capacity)
+    : m_capacity(std::max<std::size_t>(capacity, 1))
+{}
+
+void
+FrequencyCounter::add(std::string_view key)
+{
+  std::string name(key.substr(0, k_max_key_bytes));
+  if (auto it = m_counts.find(name); it != m_counts.end()) {
+    ++it->second;
+    return;
+  }
+  if (m_counts.size() < m_capacity) {
+    m_counts.emplace(std::move(name), 1);
+    return;
+  }
+  // Misra-Gries: a new key when full takes one away from every counter instead. Each
+  // such round removes at least as much as it costs, so the whole run stays linear.
+  m_exact = false;
+  for (auto it = m_counts.begin(); it != m_counts.end();) {
+    if (--it->second == 0) {
+      it = m_counts.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<NamedCount>
+FrequencyCounter::top(std::size_t n) const
+{
+  std::vector<NamedCount> all;
+  all.reserve(m_counts.size());
+  for (const auto& [name, count] : m_counts) {
+    all.push_back({name, count});
+  }
+  const auto order = [](const NamedCount& a, const NamedCount& b) {
+    return a.count != b.count ? a.count > b.count : a.name < b.name;
+  };
+  const std::size_t keep = std::min(n, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), order);
+  all.resize(keep);
+  return all;
+}
+
+// ---------------------------------------------------------------------------
+// IdSet
+
+std::size_t
+IdSet::KeyHash::operator()(const Key& key) const
+{
+  return std::hash<std::string_view>{}(
+      std::string_view(key.data(), static_cast<unsigned char>(key.back())));
+}
+
+std::optional<IdSet::Key>
+IdSet::make_key(std::string_view id)
+{
+  Key key{};
+  if (id.size() >= key.size()) {
+    return std::nullopt;
+  }
+  std::memcpy(key.data(), id.data(), id.size());
+  key.back() = static_cast<char>(id.size());
+  return key;
+}
+
+bool
+IdSet::insert(std::string_view id)
+{
+  if (auto key = make_key(id)) {
+    return m_short.insert(*key).second;
+  }
+  return m_long.emplace(id).second;
+}
+
+bool
+IdSet::contains(std::string_view id) const
+{
+  if (auto key = make_key(id)) {
+    return m_short.count(*key) != 0;
+  }
+  return m_long.count(std::string(id)) != 0;
+}
+
+// ---------------------------------------------------------------------------
+// stats
+
+LogStatsBuilder::LogStatsBuilder() : m_methods(k_method_capacity), m_paths(k_path_capacity) {}
+
+void
+LogStatsBuilder::add(const Record& record)
+{
+  ++m_stats.lines;
+  if (const auto* event = std::get_if<Event>(&record)) {
+    ++m_stats.events;
+    if (!m_stats.oldest_us || event->time_us < *m_stats.oldest_us) {
+      m_stats.oldest_us = event->time_us;
+    }
+    if (!m_stats.newest_us || event->time_us > *m_stats.newest_us) {
+      m_stats.newest_us = event->time_us;
+    }
+    m_methods.add(event->method);
+    const std::string_view target = event->target;
+    m_paths.add(target.substr(0, target.find('?')));
+    return;
+  }
+  const auto& delivery = std::get<Delivery>(record);
+  ++m_stats.deliveries;
+  if (delivery.replay) {
+    ++m_stats.replays;
+  }
+  const int status = delivery.status;
+  auto& classes = m_stats.statuses;
+  if (!delivery.error.empty() || status < 100 || status > 599) {
+    ++classes.failed;
+  } else if (status < 200) {
+    ++classes.informational;
+  } else if (status < 300) {
+    ++classes.success;
+  } else if (status < 400) {
+    ++classes.redirection;
+  } else if (status < 500) {
+    ++classes.client_error;
+  } else {
+    ++classes.server_error;
+  }
+}
+
+void
+LogStatsBuilder::add_bad_line()
+{
+  ++m_stats.lines;
+  ++m_stats.bad_lines;
+}
+
+LogStats
+LogStatsBuilder::finish(std::size_t top) const
+{
+  LogStats stats = m_stats;
+  stats.methods = m_methods.top(std::numeric_limits<std::size_t>::max());
+  stats.top_paths = m_paths.top(top);
+  stats.approximate = !m_methods.exact() || !m_paths.exact();
+  return stats;
+}
+
+Result<LogStats>
+collect_log_stats(const std::string& path)
+{
+  LogStatsBuilder builder;
+  const EventLogReader reader(path);
+  RAG_TRY_ASSIGN(const LineScan scan, reader.scan_lines([&](const LogLine& line) {
+    auto record = parse_record(line.text);
+    if (record) {
+      builder.add(*record);
+    } else {
+      builder.add_bad_line();
+    }
+    return true;
+  }));
+  if (scan.tail_torn) {
+    builder.add_bad_line();
+  }
+  LogStats stats = builder.finish();
+  stats.exists = scan.exists;
+  stats.size = scan.size;
+  return stats;
+}
+
+std::string
+to_json_line(const LogStats& stats, const std::string& path)
+{
+  Json methods = Json::object();
+  for (const auto& method : stats.methods) {
+    methods[method.name] = method.count;
+  }
+  Json paths = Json::array();
+  for (const auto& entry : stats.top_paths) {
+    paths.push_back(Json{{"path", entry.name}, {"events", entry.count}});
+  }
+  const auto& s = stats.statuses;
+  const Json statuses{{"1xx", s.informational}, {"2xx", s.success},      {"3xx", s.redirection},
+                      {"4xx", s.client_error},  {"5xx", s.server_error}, {"error", s.failed}};
+  const Json json{{"path", path},
+                  {"exists", stats.exists},
+                  {"size", stats.size},
+                  {"lines", stats.lines},
+                  {"events", stats.events},
+                  {"deliveries", stats.deliveries},
+                  {"replays", stats.replays},
+                  {"bad_lines", stats.bad_lines},
+                  {"oldest", optional_time(stats.oldest_us)},
+                  {"newest", optional_time(stats.newest_us)},
+                  {"methods", methods},
+                  {"paths", paths},
+                  {"statuses", statuses},
+                  {"approximate", stats.approximate}};
+  return dump(json);
+}
+
+// ---------------------------------------------------------------------------
+// verify
+
+std::string
+format_problem(const LogProblem& problem)
+{
+  return fmt::format("{}: {}{}", problem.line, problem.warning ? "warning: " : "",
+                     terminal_line(problem.reason));
+}
+
+std::string
+to_json_line(const LogProblem& problem)
+{
+  const Json json{{"line", problem.line},
+                  {"severity", problem.warning ? "warning" : "error"},
+                  {"reason", problem.reason}};
+  return dump(json);
+}
+
+LogVerifier::LogVerifier(ProblemFn on_problem) : m_on_problem(std::move(on_problem)) {}
+
+void
+LogVerifier::report(std::uint64_t number, bool warning, std::string reason)
+{
+  if (warning) {
+    ++m_summary.warnings;
+  } else {
+    ++m_summary.bad_lines;
+  }
+  if (m_on_problem) {
+    m_on_problem(LogProblem{number, warning, std::move(reason)});
+  }
+}
+
+void
+LogVerifier::line(std::uint64_t number, std::string_view text)
+{
+  ++m_summary.lines;
+  auto record = parse_record(text);
+  if (!record) {
+    report(number, false, record.error().message);
+    return;
+  }
+  if (const auto* event = std::get_if<Event>(&*record)) {
+    ++m_summary.events;
+    if (!m_event_ids.insert(event->id)) {
+      report(number, true, fmt::format("event id {} is used by an earlier event too", event->id));
+    }
+    return;
+  }
+  const auto& delivery = std::get<Delivery>(*record);
+  ++m_summary.deliveries;
+  // Not an error: a delivery may legitimately outlive its event in a hand-edited or
+  // concatenated log, and readers show it without its event.
+  if (!m_event_ids.contains(delivery.event_id)) {
+    report(number, true,
+           fmt::format("delivery {} is for event {}, which is not earlier in the log", delivery.id,
+                       delivery.event_id));
+  }
+}
+
+void
+LogVerifier::torn_tail(std::uint64_t number, std::uint64_t bytes)
+{
+  ++m_summary.lines;
+  report(number, false, fmt::format("torn last line ({} bytes, no newline)", bytes));
+}
+
+Result<VerifySummary>
+verify_log(const std::string& path, const LogVerifier::ProblemFn& on_problem)
+{
+  LogVerifier verifier(on_problem);
+  const EventLogReader reader(path);
+  RAG_TRY_ASSIGN(const LineScan scan, reader.scan_lines([&](const LogLine& line) {
+    verifier.line(line.number, line.text);
+    return true;
+  }));
+  if (scan.tail_torn) {
+    verifier.torn_tail(scan.lines + 1, scan.tail_bytes);
+  }
+  VerifySummary summary = verifier.summary();
+  summary.exists = scan.exists;
+  summary.size = scan.size;
+  return summary;
+}
+
+// ---------------------------------------------------------------------------
+// prune
+
+std::string
+to_json_line(const PruneReport& report, bool dry_run)
+{
+  const Json json{{"dry_run", dry_run},
+                  {"rewritten", report.rewritten},
+                  {"events_removed", report.events_removed},
+                  {"events_kept", report.events_kept},
+                  {"deliveries_removed", report.deliveries_removed},
+                  {"deliveries_kept", report.deliveries_kept},
+                  {"bad_lines_kept", report.bad_lines_kept},
+                  {"torn_tail_bytes", report.torn_tail_bytes},
+                  {"size_before", report.size_before},
+                  {"size_after", report.size_after}};
+  return dump(json);
+}
+
+Result<PrunePlan>
+PrunePlan::make(const LineSource& lines, const PrunePolicy& policy)
+{
+  PrunePlan plan(policy);
+  PruneReport& report = plan.m_report;
+  bool changed = false; // a later pass saw other lines than the first
+
+  const auto remove_event = [&](std::uint64_t index, const std::string& id, std::size_t bytes) {
+    plan.m_lines[index] |= k_removed;
+    plan.m_removed_ids.insert(id);
+    --report.events_kept;
+    ++report.events_removed;
+    plan.m_removed_bytes += bytes + 1;
+  };
+
+  // Pass 1: every line's kind; under --older-than, which events go.
+  RAG_TRY(lines([&](std::uint64_t index, std::string_view text) {
+    if (index != plan.m_lines.size()) {
+      changed = true;
+      return;
+    }
+    plan.m_planned_bytes += text.size() + 1;
+    auto record = parse_record(text);
+    if (!record) {
+      plan.m_lines.push_back(k_kind_bad);
+      ++report.bad_lines_kept;
+      return;
+    }
+    if (const auto* event = std::get_if<Event>(&*record)) {
+      plan.m_lines.push_back(k_kind_event);
+      ++report.events_kept;
+      if (policy.before_us && event->time_us < *policy.before_us) {
+        remove_event(index, event->id, text.size());
+      }
+      return;
+    }
+    plan.m_lines.push_back(k_kind_delivery);
+    ++report.deliveries_kept;
+  }));
+
+  // Pass 2, for --keep N: the events before the last N go.
+  if (policy.keep && report.events_kept > *policy.keep) {
+    const std::uint64_t to_remove = report.events_kept - *policy.keep;
+    std::uint64_t seen = 0;
+    RAG_TRY(lines([&](std::uint64_t index, std::string_view text) {
+      if (seen >= to_remove || index >= plan.m_lines.size() ||
+          (plan.m_lines[index] & k_kind_mask) != k_kind_event) {
+        return;
+      }
+      ++seen;
+      auto record = parse_record(text);
+      if (!record || !std::holds_alternative<Event>(*record)) {
+        changed = true;
+        return;
+      }
+      remove_event(index, std::get<Event>(*record).id, text.size());
+    }));
+  }
+
+  // Pass 3: deliveries go with their event, wherever in the file either is.
+  if (plan.m_removed_ids.size() > 0 && report.deliveries_kept > 0) {
+    RAG_TRY(lines([&](std::uint64_t index, std::string_view text) {
+      if (index >= plan.m_lines.size() || (plan.m_lines[index] & k_kind_mask) != k_kind_delivery) {
+        return;
+      }
+      auto record = parse_record(text);
+      if (!record || !std::holds_alternative<Delivery>(*record)) {
+        changed = true;
+        return;
+      }
+      if (plan.m_removed_ids.contains(std::get<Delivery>(*record).event_id)) {
+        plan.m_lines[index] |= k_removed;
+        --report.deliveries_kept;
+        ++report.deliveries_removed;
+        plan.m_removed_bytes += text.size() + 1;
+      }
+    }));
+  }
+  if (changed) {
+    return error("cannot prune the event log: it changed while being read",
+                 "a process that does not follow the log's locking protocol wrote it; try again");
+  }
+  return plan;
+}
+
+bool
+PrunePlan::removes(std::uint64_t index) const
+{
+  return index < m_lines.size() && (m_lines[index] & k_removed) != 0;
+}
+
+bool
+PrunePlan::removes_appended(std::string_view text)
+{
+  auto record = parse_record(text);
+  if (!record) {
+    ++m_report.bad_lines_kept;
+    return false;
+  }
+  if (const auto* event = std::get_if<Event>(&*record)) {
+    // Appended after the plan: newest by position, so --keep keeps it; an imported
+    // event can still be old by its time.
+    if (m_policy.before_us && event->time_us < *m_policy.before_us) {
+      m_removed_ids.insert(event->id);
+      ++m_report.events_removed;
+      m_removed_bytes += text.size() + 1;
+      return true;
+    }
+    ++m_report.events_kept;
+    return false;
+  }
+  if (m_removed_ids.contains(std::get<Delivery>(*record).event_id)) {
+    ++m_report.deliveries_removed;
+    m_removed_bytes += text.size() + 1;
+    return true;
+  }
+  ++m_report.deliveries_kept;
+  return false;
+}
+
+Result<PruneReport>
+prune_log(const std::string& path_arg, const PrunePolicy& policy, bool dry_run,
+          const std::function<void()>& on_locked)
+{
+  if (policy.keep.has_value() == policy.before_us.has_value()) {
+    return usage_error("prune needs exactly one of --older-than and --keep");
+  }
+  RAG_TRY_ASSIGN(const std::optional<std::string> real, real_log_path(path_arg));
+  if (!real) {
+    return PruneReport{};
+  }
+  const std::string& path = *real;
+
+  // Plan without the lock, so writers wait only for the copy, not for the parsing.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      return PruneReport{};
+    }
+    return error(fmt::format("cannot open event log {}: {}", path, errno_text(errno)));
+  }
+  struct stat planned
+  {};
+  if (::fstat(fd.get(), &planned) != 0) {
+    return error(fmt::format("cannot read event log {}: {}", path, errno_text(errno)));
+  }
+  const auto planned_size = static_cast<std::uint64_t>(planned.st_size);
+  RAG_TRY_ASSIGN(PrunePlan plan, PrunePlan::make(file_lines(fd.get(), path, planned_size), policy));
+
+  const auto nothing_to_remove = [](const PrunePlan& p) {
+    return p.report().events_removed == 0 && p.report().deliveries_removed == 0;
+  };
+  const auto unchanged_report = [](const PrunePlan& p, std::uint64_t size) {
+    PruneReport report = p.report();
+    report.exists = true;
+    report.size_before = size;
+    report.size_after = size - std::min(size, p.removed_bytes());
+    return report;
+  };
+  if (dry_run || nothing_to_remove(plan)) {
+    return unchanged_report(plan, planned_size);
+  }
+
+  RAG_TRY_ASSIGN(Fd locked, lock_log(path));
+  if (on_locked) {
+    on_locked();
+  }
+  struct stat now
+  {};
+  if (::fstat(locked.get(), &now) != 0) {
+    return error(fmt::format("cannot read event log {}: {}", path, errno_text(errno)));
+  }
+  const auto size = static_cast<std::uint64_t>(now.st_size);
+  // Writers only append (and cut torn tails after the last '\n'), so the planned lines
+  // are still there unless another prune replaced the file meanwhile: then plan again,
+  // this time under the lock.
+  if (!same_file(planned, now) || size < plan.planned_bytes()) {
+    RAG_TRY_ASSIGN(plan, PrunePlan::make(file_lines(locked.get(), path, size), policy));
+    if (nothing_to_remove(plan)) {
+      return unchanged_report(plan, size);
+    }
+  }
+  return rewrite_log(path, locked.get(), size, plan);
+}
+
+} // namespace rag::core
