@@ -18,6 +18,11 @@ using Runner = std::function<Result<int>()>;
 // runner that validates the options and executes the command.
 Runner add_listen(CLI::App& app);
 Runner add_inspect(CLI::App& app);
+Runner add_replay(CLI::App& app);
+Runner add_export(CLI::App& app);
+Runner add_import(CLI::App& app);
+Runner add_trigger(CLI::App& app);
+Runner add_log(CLI::App& app);
 
 // Add `--log FILE` (env RAG_LOG) to `sub`, storing into `path`.
 void add_log_option(CLI::App& sub, std::string& path);

@@ -139,6 +139,11 @@ main(int argc, char** argv)
   };
   add(add_listen);
   add(add_inspect);
+  add(add_replay);
+  add(add_export);
+  add(add_import);
+  add(add_trigger);
+  add(add_log);
 
   // An unknown command gets "did you mean" before CLI11 reads it as a stray argument.
   if (argc > 1 && argv[1][0] != '-') {
