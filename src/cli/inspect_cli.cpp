@@ -1,9 +1,12 @@
 #include "cli/commands.hpp"
 #include "commands/inspect.hpp"
+#include "core/signature.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace rag::cli {
 
@@ -21,10 +24,14 @@ constexpr const char* k_inspect_examples = R"(Examples:
   rag inspect evt_01KM                   one event in full: headers, body, deliveries
   rag inspect 01KM --body | sha256sum    the exact body bytes ("evt_" is optional)
   rag inspect --curl                     a curl command that re-sends the newest event
+  rag inspect evt_01KM --verify github=env:GITHUB_SECRET
+                                         check the stored signature now (exit 1 unless valid)
 
 Times: --since/--until take an age (30s, 10m, 2h, 7d) or a time (2026-11-26T14:30:00Z,
 2026-11-26 14:30, 14:30 today). --path is a glob where * also matches '/'.
-Without an ID, --body, --headers and --curl use the newest event matching the filters.)";
+Without an ID, --body, --headers, --curl and --verify use the newest event matching the
+filters. --verify prints one line per PROVIDER=SECRET ("github: valid", "stripe: invalid:
+timestamp outside tolerance") and exits 0 only when every one is valid.)";
 
 } // namespace
 
@@ -33,6 +40,7 @@ add_inspect(CLI::App& app)
 {
   auto options = std::make_shared<commands::InspectOptions>();
   auto log = std::make_shared<std::string>();
+  auto verify = std::make_shared<std::vector<std::string>>();
   CLI::App* sub =
       app.add_subcommand("inspect", "List, filter and follow captured events, or show one in full");
   sub->footer(k_inspect_examples);
@@ -66,10 +74,20 @@ add_inspect(CLI::App& app)
   sub->add_flag("--headers", options->show_headers,
                 "Print only the request line and headers as captured");
   sub->add_flag("--curl", options->curl, "Print a curl command that re-sends the request");
+  sub->add_option("--verify", *verify,
+                  "Check the event's stored signature now and print the verdict (repeatable); "
+                  "PROVIDER is github, stripe, standard, svix, shopify, slack or "
+                  "hmac:HEADER:ALGO:ENCODING[:PREFIX]; SECRET may be env:NAME or file:PATH")
+      ->option_text("PROVIDER=SECRET")
+      ->allow_extra_args(false);
   add_log_option(*sub, *log);
 
-  return [options, log]() -> Result<int> {
+  return [options, log, verify]() -> Result<int> {
     options->log_path = resolve_log_path(*log);
+    for (const auto& text : *verify) {
+      RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text));
+      options->verify.push_back(std::move(spec));
+    }
     return commands::run_inspect(*options);
   };
 }

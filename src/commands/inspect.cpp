@@ -26,6 +26,7 @@
 #include <unordered_set>
 
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 namespace rag::commands {
 
@@ -145,12 +146,15 @@ check_combinations(const InspectOptions& options)
   if (outputs > 1) {
     return usage_error("--body, --headers and --curl cannot be combined", "pick one");
   }
+  if (!options.verify.empty() && outputs == 1) {
+    return usage_error("--verify cannot be combined with --body, --headers or --curl", "pick one");
+  }
   if (outputs == 1 && options.json) {
     return usage_error("--json cannot be combined with --body, --headers or --curl", "pick one");
   }
-  if (options.follow && (outputs == 1 || !options.id.empty())) {
+  if (options.follow && (outputs == 1 || !options.id.empty() || !options.verify.empty())) {
     return usage_error("--follow lists new events; it cannot show a single event",
-                       "drop --follow, or the ID and --body/--headers/--curl");
+                       "drop --follow, or the ID and --body/--headers/--curl/--verify");
   }
   if (options.last < 0) {
     return usage_error("--last must be a positive number", "e.g. --last 50");
@@ -274,11 +278,41 @@ nothing_found(const InspectOptions& options, const core::EventFilter& filter)
   return "no events match";
 }
 
+// Check the event's stored headers and exact body bytes against each --verify spec at
+// the current time: one line (or JSON object) per spec; exit 1 unless all are valid.
+Result<int>
+verify_event(const core::Event& event, const InspectOptions& options, Output& out)
+{
+  const auto now = core::SystemClock().now_us();
+  bool all_valid = true;
+  for (const auto& spec : options.verify) {
+    const core::Verdict verdict = core::verify(spec, event.headers, event.body, now);
+    all_valid = all_valid && verdict.is_valid();
+    // verify() checks the signature before the timestamp, so a stale verdict means
+    // the signature itself matched: worth saying, since --resign then fixes a replay.
+    const bool stale = verdict.reason == "timestamp outside tolerance";
+    if (options.json) {
+      nlohmann::ordered_json object = {{"provider", core::spec_label(spec)},
+                                       {"verdict", verdict.text()},
+                                       {"signature_matches", verdict.is_valid() || stale}};
+      out.line(object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    } else {
+      out.line(fmt::format("{}: {}{}", core::spec_label(spec), verdict.text(),
+                           stale ? " (the signature matches; only the timestamp is stale)" : ""));
+    }
+  }
+  RAG_TRY_ASSIGN(const int code, out.finish());
+  return all_valid ? code : 1;
+}
+
 // Print one event as --body, --headers, --curl, --json or the detail view.
 Result<int>
 show_event(const core::EventLogReader& reader, const core::Event& event,
            const InspectOptions& options, Output& out)
 {
+  if (!options.verify.empty()) {
+    return verify_event(event, options, out);
+  }
   if (options.body) {
     out.write(event.body);
   } else if (options.show_headers) {
@@ -571,7 +605,7 @@ run_inspect(const InspectOptions& options)
     RAG_TRY_ASSIGN(const core::Event event, reader.find_event(options.id));
     return show_event(reader, event, options, out);
   }
-  if (options.body || options.show_headers || options.curl) {
+  if (options.body || options.show_headers || options.curl || !options.verify.empty()) {
     RAG_TRY_ASSIGN(Selection selection, select_newest(reader, filter, 1, k_no_end, false));
     if (selection.events.empty()) {
       return error(nothing_found(options, filter), "run `rag inspect` to list events");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/signature.hpp"
 #include "util/result.hpp"
 
 #include <string>
@@ -21,12 +22,14 @@ struct InspectOptions
   std::string status;               // "200", "4xx", "failed"
   bool follow = false;
   bool json = false;
-  bool body = false;         // raw body bytes to stdout
-  bool show_headers = false; // request line + headers only
-  bool curl = false;         // a curl command that re-sends the request
+  bool body = false;                       // raw body bytes to stdout
+  bool show_headers = false;               // request line + headers only
+  bool curl = false;                       // a curl command that re-sends the request
+  std::vector<core::SignatureSpec> verify; // --verify: check the stored signature now
 };
 
-// List, filter, follow or show captured events; returns the exit code.
+// List, filter, follow or show captured events; returns the exit code. With `verify`
+// it prints one verdict per spec for the event and returns 0 only when all are valid.
 Result<int> run_inspect(const InspectOptions& options);
 
 } // namespace rag::commands
