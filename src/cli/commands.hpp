@@ -23,6 +23,7 @@ Runner add_export(CLI::App& app);
 Runner add_import(CLI::App& app);
 Runner add_trigger(CLI::App& app);
 Runner add_log(CLI::App& app);
+Runner add_completions(CLI::App& app);
 
 // Add `--log FILE` (env RAG_LOG) to `sub`, storing into `path`.
 void add_log_option(CLI::App& sub, std::string& path);

@@ -144,6 +144,7 @@ main(int argc, char** argv)
   add(add_import);
   add(add_trigger);
   add(add_log);
+  add(add_completions);
 
   // An unknown command gets "did you mean" before CLI11 reads it as a stray argument.
   if (argc > 1 && argv[1][0] != '-') {
