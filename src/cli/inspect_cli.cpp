@@ -21,10 +21,10 @@ constexpr const char* k_inspect_examples = R"(Examples:
   rag inspect --status failed            events whose latest delivery failed
   rag inspect --follow                   keep printing new events (Ctrl-C to stop)
   rag inspect --json | jq -r .target     events as JSON Lines
-  rag inspect evt_01KM                   one event in full: headers, body, deliveries
-  rag inspect 01KM --body | sha256sum    the exact body bytes ("evt_" is optional)
+  rag inspect evt_1K15                   one event in full: headers, body, deliveries
+  rag inspect 1K15 --body | sha256sum    the exact body bytes ("evt_" is optional)
   rag inspect --curl                     a curl command that re-sends the newest event
-  rag inspect evt_01KM --verify github=env:GITHUB_SECRET
+  rag inspect evt_1K15 --verify github=env:GITHUB_SECRET
                                          check the stored signature now (exit 1 unless valid)
 
 Times: --since/--until take an age (30s, 10m, 2h, 7d) or a time (2026-11-26T14:30:00Z,

@@ -21,9 +21,11 @@ namespace {
 
 constexpr const char* k_examples = R"(Examples:
   rag listen                      capture webhooks on http://127.0.0.1:7777
-  rag listen 9000 --respond 202   another port, answer 202 Accepted
+  rag listen -f 3000 -f 4000      forward each one to two local services
   rag inspect                     the newest captured events
-  rag inspect evt_01KM --body     the raw body of one event
+  rag inspect evt_1K15 --body     the raw body of one event
+  rag replay evt_1K15             send it again, byte for byte
+  rag trigger --list              signed sample webhooks to send
 
 Run `rag COMMAND --help` for a command's options and examples.)";
 

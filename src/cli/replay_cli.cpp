@@ -17,15 +17,15 @@ namespace rag::cli {
 namespace {
 
 constexpr const char* k_replay_examples = R"(Examples:
-  rag replay evt_01KM                     re-send one event to the targets it went to
-  rag replay 01KM 01KN --to 4000          two events to http://127.0.0.1:4000 (same path)
+  rag replay evt_1K15                     re-send one event to the targets it went to
+  rag replay 1K15 1K16 --to 4000          two events to http://127.0.0.1:4000 (same path)
   rag replay --last 10 --to 3000/hooks    the newest 10 events, oldest first, to /hooks
   rag replay --status failed              every event whose latest delivery failed
   rag replay --since 1h --path '/github/*' --to 3000 --rate 10/s
   rag replay --last 1 --dry-run           show exactly what would be sent; send nothing
   rag replay --last 500 --to 3000 --concurrency 1
                                           one at a time, strictly in capture order
-  rag replay evt_01KM --set-header 'X-Debug: 1' --json
+  rag replay evt_1K15 --set-header 'X-Debug: 1' --json
 
 Select events by ID (any unique prefix), --last N, or the filters of `rag inspect`.
 Events go out in capture order, oldest first. Without --to, each event goes to the exact
