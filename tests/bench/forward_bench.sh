@@ -279,8 +279,10 @@ run_wrk direct-seq "$target_a$target_path" 1 1 "$target_worker"
 ld_p50=$r_p50_us ld_p99=$r_p99_us ld_req=$r_requests ld_bad=$((r_non2xx + r_errors))
 run_wrk proxy-seq "$proxy_url" 1 1 "$proxy_worker"
 lp_p50=$r_p50_us lp_p99=$r_p99_us lp_req=$r_requests lp_bad=$((r_non2xx + r_errors))
+lp_cpu=$r_cpu_us
 run_wrk rag1-seq "$rag1_url" 1 1 "$rag1_pid"
 lg_p50=$r_p50_us lg_p99=$r_p99_us lg_req=$r_requests lg_bad=$((r_non2xx + r_errors))
+lg_cpu=$r_cpu_us
 rag1_answered=$((rag1_answered + r_requests - r_non2xx))
 rag1_slack=$((rag1_slack + 1 + r_errors))
 
@@ -351,7 +353,7 @@ rag: logs in a temp dir on $(df -PT "$tmp" | awk 'NR == 2 { print $2 }'), termin
 
 Throughput, wrk -t$threads -c$connections -d$duration:
 
-| path | requests/s | × direct | proxy CPU / request | target CPU / request | requests | \
+| path | requests/s | × direct | forwarder CPU / request | target CPU / request | requests | \
 non-2xx + socket errors |
 |---|---:|---:|---:|---:|---:|---:|
 | direct to nginx \`return 200\` | $d_rps | 1.00× | | $d_tcpu µs | $d_req | $d_bad |
@@ -368,13 +370,13 @@ wrk completed. It depends much less on what else the machine is doing than reque
 
 Latency at low load, wrk -t1 -c1 -d$duration (one keep-alive connection, sequential):
 
-| path | p50 | p99 | added p50 | added p99 | requests |
-|---|---:|---:|---:|---:|---:|
-| direct | $(ms "$ld_p50") ms | $(ms "$ld_p99") ms | | | $ld_req |
+| path | p50 | p99 | added p50 | added p99 | forwarder CPU / request | requests |
+|---|---:|---:|---:|---:|---:|---:|
+| direct | $(ms "$ld_p50") ms | $(ms "$ld_p99") ms | | | | $ld_req |
 | nginx \`proxy_pass\` | $(ms "$lp_p50") ms | $(ms "$lp_p99") ms | $(ms "$added_p50_proxy") ms \
-| $(ms "$added_p99_proxy") ms | $lp_req |
+| $(ms "$added_p99_proxy") ms | $lp_cpu µs | $lp_req |
 | rag listen -f A | $(ms "$lg_p50") ms | $(ms "$lg_p99") ms | $(ms "$added_p50_rag") ms \
-| $(ms "$added_p99_rag") ms | $lg_req |
+| $(ms "$added_p99_rag") ms | $lg_cpu µs | $lg_req |
 
 | aim | measured | |
 |---|---:|---|
