@@ -1,4 +1,5 @@
 #include "net/capture_server.hpp"
+#include "util/http_status.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -115,58 +116,6 @@ peer_of(int fd)
     peer.local = format_endpoint(storage);
   }
   return peer;
-}
-
-const char*
-reason_phrase(int status)
-{
-  switch (status) {
-  case 100: return "Continue";
-  case 101: return "Switching Protocols";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 203: return "Non-Authoritative Information";
-  case 204: return "No Content";
-  case 205: return "Reset Content";
-  case 206: return "Partial Content";
-  case 300: return "Multiple Choices";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 303: return "See Other";
-  case 304: return "Not Modified";
-  case 307: return "Temporary Redirect";
-  case 308: return "Permanent Redirect";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 402: return "Payment Required";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 406: return "Not Acceptable";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 410: return "Gone";
-  case 411: return "Length Required";
-  case 412: return "Precondition Failed";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 417: return "Expectation Failed";
-  case 422: return "Unprocessable Content";
-  case 425: return "Too Early";
-  case 426: return "Upgrade Required";
-  case 428: return "Precondition Required";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  case 505: return "HTTP Version Not Supported";
-  default: return "";
-  }
 }
 
 bool
@@ -432,7 +381,7 @@ Connection::write_response(const HttpResponse& response, bool head_method, bool 
   const bool bodiless_status = status < 200 || status == 204 || status == 304;
   m_out.clear();
   auto out = std::back_inserter(m_out);
-  fmt::format_to(out, "HTTP/1.1 {} {}\r\n", status, reason_phrase(status));
+  fmt::format_to(out, "HTTP/1.1 {} {}\r\n", status, util::reason_phrase(status));
   for (const auto& header : response.headers) {
     if (sendable_header(header)) {
       m_out.append(header.first).append(": ").append(header.second).append("\r\n");
