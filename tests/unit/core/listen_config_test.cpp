@@ -1,5 +1,7 @@
 #include "core/listen_config.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -16,30 +18,7 @@ using rag::core::parse_listen_config;
 
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it at scope exit.
-class TempDir
-{
-public:
-  TempDir()
-  {
-    char tmpl[] = "/tmp/rag-listen-config-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    REQUIRE(made != nullptr);
-    m_path = made;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir()
-  {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-  std::string file(std::string_view name) const { return m_path + "/" + std::string(name); }
-  const std::string& path() const { return m_path; }
-
-private:
-  std::string m_path;
-};
+using rag::test::TempDir;
 
 // The repository's docs/, found from this source file's path (CMake compiles with
 // absolute paths), so the test reads the example that ships.

@@ -4,6 +4,8 @@
 #include "core/record_json.hpp"
 #include "util/bytes.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -21,30 +23,7 @@ using namespace rag::core;
 
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it at scope exit.
-class TempDir
-{
-public:
-  TempDir()
-  {
-    char tmpl[] = "/tmp/rag-unit-maint-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    REQUIRE(made != nullptr);
-    m_path = made;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir()
-  {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-  std::string file(std::string_view name) const { return m_path + "/" + std::string(name); }
-  const std::string& path() const { return m_path; }
-
-private:
-  std::string m_path;
-};
+using rag::test::TempDir;
 
 std::string
 read_file(const std::string& path)
