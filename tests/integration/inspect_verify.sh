@@ -84,6 +84,6 @@ check 2 "$github_id" --verify nosuch=x >/dev/null
 # The help lists the flag with an example.
 help=$("$RAG" inspect --help)
 expect_contains "$help" "--verify PROVIDER=SECRET" "--help lists --verify"
-expect_contains "$help" "rag inspect evt_01KM --verify github=env:GITHUB_SECRET" "--help example"
+expect_contains "$help" "rag inspect evt_1K15 --verify github=env:GITHUB_SECRET" "--help example"
 
 stop_listen L
