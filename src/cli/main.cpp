@@ -49,23 +49,39 @@ subcommand_names(const CLI::App& app)
   return names;
 }
 
-// Find the subcommand named on the command line (the first non-option word).
+// Find the innermost subcommand named on the command line ("rag log stats" -> stats).
 const CLI::App*
 chosen_subcommand(const CLI::App& app, int argc, char** argv)
 {
+  const CLI::App* current = &app;
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
     if (!word.empty() && word[0] == '-') {
       continue;
     }
-    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    const CLI::App* next = nullptr;
+    for (const auto* sub : current->get_subcommands([](const CLI::App*) { return true; })) {
       if (sub->get_name() == word) {
-        return sub;
+        next = sub;
       }
     }
-    return nullptr;
+    if (next == nullptr) {
+      break;
+    }
+    current = next;
   }
-  return nullptr;
+  return current == &app ? nullptr : current;
+}
+
+// Return "log stats" for the stats subcommand of log: the words that name `sub`.
+std::string
+command_path(const CLI::App* sub)
+{
+  std::string path;
+  for (; sub != nullptr && sub->get_parent() != nullptr; sub = sub->get_parent()) {
+    path = path.empty() ? sub->get_name() : sub->get_name() + " " + path;
+  }
+  return path;
 }
 
 // Turn CLI11's "unexpected argument" into "unknown option --folow (did you mean --follow?)".
@@ -74,7 +90,7 @@ explain_parse_error(const CLI::ParseError& e, const CLI::App& app, int argc, cha
 {
   const CLI::App* sub = chosen_subcommand(app, argc, argv);
   const std::string help =
-      sub ? fmt::format("run `rag {} --help`", sub->get_name()) : std::string("run `rag --help`");
+      sub ? fmt::format("run `rag {} --help`", command_path(sub)) : std::string("run `rag --help`");
   std::string message = e.what();
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     for (int i = 1; i < argc; ++i) {

@@ -25,3 +25,13 @@ expect_eq "$(printf '%s\n' "$err" | wc -l)" 1 "usage error is one line"
 rc=0
 "$RAG" >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "exit code without a command"
+
+# Nested subcommands get "did you mean" for their own flags, and help names the path.
+rc=0
+err=$("$RAG" log stats --jsn 2>&1) || rc=$?
+expect_eq "$rc" 2 "exit code for an unknown flag of a nested command"
+expect_contains "$err" "did you mean --json?" "did you mean for a nested command's flag"
+rc=0
+err=$("$RAG" log prune --zzzzzz 2>&1) || rc=$?
+expect_eq "$rc" 2 "exit code for a far-off flag of a nested command"
+expect_contains "$err" "run \`rag log prune --help\`" "help names the nested command"
