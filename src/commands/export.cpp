@@ -54,21 +54,6 @@ warn(const std::string& message)
   fmt::print(stderr, "rag: warning: {}\n", message);
 }
 
-// Return the value of the first "id" field of a raw record line (the record's own
-// id: it is serialised before any nested data), or an empty view.
-std::string_view
-raw_record_id(std::string_view line)
-{
-  constexpr std::string_view key = "\"id\":\"";
-  const std::size_t pos = line.find(key);
-  if (pos == std::string_view::npos) {
-    return {};
-  }
-  const std::size_t start = pos + key.size();
-  const std::size_t end = line.find('"', start);
-  return end == std::string_view::npos ? std::string_view() : line.substr(start, end - start);
-}
-
 // Read the log backwards and collect up to `limit` (0: all) matching events, newest
 // first. Deliveries are newer than their event, so all of an event's deliveries have
 // been read by the time the event is.
@@ -83,7 +68,7 @@ select_events(const core::EventLogReader& reader, const core::EventFilter& filte
       return true;
     }
     // This event is skipped unparsed; its deliveries (read earlier) are not needed.
-    if (const auto id = raw_record_id(line); !id.empty() && !pending.empty()) {
+    if (const auto id = core::raw_record_id(line); !id.empty() && !pending.empty()) {
       pending.erase(std::string(id));
     }
     return false;

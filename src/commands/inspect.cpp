@@ -110,21 +110,6 @@ terminal_width()
   return 80;
 }
 
-// Return the value of the first "id" field of a raw record line (the record's own
-// id: it is serialised before any nested data), or an empty view.
-std::string_view
-raw_record_id(std::string_view line)
-{
-  constexpr std::string_view key = "\"id\":\"";
-  const std::size_t pos = line.find(key);
-  if (pos == std::string_view::npos) {
-    return {};
-  }
-  const std::size_t start = pos + key.size();
-  const std::size_t end = line.find('"', start);
-  return end == std::string_view::npos ? std::string_view() : line.substr(start, end - start);
-}
-
 core::FilterSpec
 filter_spec(const InspectOptions& options)
 {
@@ -192,7 +177,7 @@ select_newest(const core::EventLogReader& reader, const core::EventFilter& filte
       return true;
     }
     // This event is skipped unparsed; its deliveries (read earlier) are not needed.
-    if (const auto id = raw_record_id(line); !id.empty() && !pending.empty()) {
+    if (const auto id = core::raw_record_id(line); !id.empty() && !pending.empty()) {
       pending.erase(std::string(id));
     }
     return false;

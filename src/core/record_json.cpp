@@ -561,6 +561,19 @@ append_padded(std::string& out, std::uint64_t value, int width)
 
 } // namespace
 
+std::string_view
+raw_record_id(std::string_view line)
+{
+  constexpr std::string_view key = "\"id\":\"";
+  const std::size_t pos = line.find(key);
+  if (pos == std::string_view::npos) {
+    return {};
+  }
+  const std::size_t start = pos + key.size();
+  const std::size_t end = line.find('"', start);
+  return end == std::string_view::npos ? std::string_view() : line.substr(start, end - start);
+}
+
 std::string
 json_escape(std::string_view text)
 {

@@ -22,6 +22,10 @@ Result<Record> parse_record(std::string_view line);
 // UTF-8 becomes U+FFFD so the result is always valid JSON.
 std::string json_escape(std::string_view text);
 
+// Return the value of the first "id" field of a raw log line without parsing it (the
+// record's own id: to_json_line writes it before any nested data), or an empty view.
+std::string_view raw_record_id(std::string_view line);
+
 // Format microseconds since the epoch as RFC 3339 UTC with microseconds
 // ("2026-11-26T06:45:27.123456Z").
 std::string format_time_us(std::int64_t time_us);

@@ -362,3 +362,13 @@ TEST_CASE("record_json: time parsing")
     CHECK(parse(format_time_us(t)) == t);
   }
 }
+
+TEST_CASE("record_json: raw_record_id reads the record's own id without parsing")
+{
+  auto e = sample_event();
+  e.id = "evt_1K153RESRMVZ5T0000000000";
+  CHECK(raw_record_id(to_json_line(e)) == "evt_1K153RESRMVZ5T0000000000");
+  CHECK(raw_record_id(R"({"v":1,"kind":"delivery","id":"dlv_X","event_id":"evt_Y"})") == "dlv_X");
+  CHECK(raw_record_id("garbage").empty());
+  CHECK(raw_record_id(R"({"id":"unterminated)").empty());
+}
