@@ -1,6 +1,8 @@
 #include "commands/fanout.hpp"
 #include "core/record_json.hpp"
 
+#include "support/log_fixture.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -18,41 +20,6 @@ using namespace rag;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempLog
-{
-  std::string dir;
-  std::string path;
-  TempLog()
-  {
-    char tmpl[] = "/tmp/rag-fanout-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    path = dir + "/events.jsonl";
-  }
-  ~TempLog() { std::filesystem::remove_all(dir); }
-  std::vector<core::Delivery> deliveries() const
-  {
-    std::vector<core::Delivery> out;
-    std::ifstream in(path);
-    for (std::string line; std::getline(in, line);) {
-      auto record = core::parse_record(line);
-      REQUIRE(record.ok());
-      if (auto* d = std::get_if<core::Delivery>(&*record)) {
-        out.push_back(*d);
-      }
-    }
-    return out;
-  }
-};
-
-class FakeClock final : public core::Clock
-{
-public:
-  std::int64_t now_us() override { return m_now.fetch_add(1000); }
-
-private:
-  std::atomic<std::int64_t> m_now{1'700'000'000'000'000};
-};
 
 // Answers from a per-target script; a target named "held" blocks until released.
 class FakeClient final : public core::HttpClient
@@ -119,10 +86,10 @@ payload(const std::string& id, const std::string& path)
 
 TEST_CASE("fanout: every target gets the event; the primary's answer comes back")
 {
-  TempLog log;
+  test::TempLog log;
   auto writer = core::EventLogWriter::open(log.path);
   REQUIRE(writer.ok());
-  FakeClock clock;
+  test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
   client.script["http://a:1"] = {201};
@@ -152,10 +119,10 @@ TEST_CASE("fanout: every target gets the event; the primary's answer comes back"
 
 TEST_CASE("fanout: a held target delays neither the primary nor other events")
 {
-  TempLog log;
+  test::TempLog log;
   auto writer = core::EventLogWriter::open(log.path);
   REQUIRE(writer.ok());
-  FakeClock clock;
+  test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
   commands::Fanout fanout({}, client, *writer, clock, ids, {});
@@ -172,10 +139,10 @@ TEST_CASE("fanout: a held target delays neither the primary nor other events")
 
 TEST_CASE("fanout: retries on refusal and 5xx with backoff, each attempt recorded")
 {
-  TempLog log;
+  test::TempLog log;
   auto writer = core::EventLogWriter::open(log.path);
   REQUIRE(writer.ok());
-  FakeClock clock;
+  test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
   client.script["http://a:1"] = {0, 503, 200};
@@ -206,10 +173,10 @@ TEST_CASE("fanout: retries on refusal and 5xx with backoff, each attempt recorde
 
 TEST_CASE("fanout: --ordered delivers to a target in dispatch order, one at a time")
 {
-  TempLog log;
+  test::TempLog log;
   auto writer = core::EventLogWriter::open(log.path);
   REQUIRE(writer.ok());
-  FakeClock clock;
+  test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
   commands::FanoutOptions options;

@@ -2,6 +2,8 @@
 #include "commands/replay.hpp"
 #include "core/record_json.hpp"
 
+#include "support/log_fixture.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -18,41 +20,6 @@ using namespace rag;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempLog
-{
-  std::string dir;
-  std::string path;
-  TempLog()
-  {
-    char tmpl[] = "/tmp/rag-replay-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    path = dir + "/events.jsonl";
-  }
-  ~TempLog() { std::filesystem::remove_all(dir); }
-  std::vector<core::Delivery> deliveries() const
-  {
-    std::vector<core::Delivery> out;
-    std::ifstream in(path);
-    for (std::string line; std::getline(in, line);) {
-      auto record = core::parse_record(line);
-      REQUIRE(record.ok());
-      if (auto* d = std::get_if<core::Delivery>(&*record)) {
-        out.push_back(*d);
-      }
-    }
-    return out;
-  }
-};
-
-class StepClock final : public core::Clock
-{
-public:
-  std::int64_t now_us() override { return m_now.fetch_add(1000); }
-
-private:
-  std::atomic<std::int64_t> m_now{1'700'000'000'000'000};
-};
 
 // Records what is sent; requests to host "held" wait until release().
 class RecordingClient final : public core::HttpClient
@@ -181,10 +148,10 @@ TEST_CASE("replay: plan_delivery keeps a fixed request target and applies --set-
 
 TEST_CASE("replay: dispatch_one sends the exact target and marks the record as a replay")
 {
-  TempLog log;
+  test::TempLog log;
   auto writer = core::EventLogWriter::open(log.path);
   REQUIRE(writer.ok());
-  StepClock clock;
+  test::StepClock clock;
   core::RandomIdSource ids;
   RecordingClient client;
   commands::FanoutOptions options;
@@ -218,10 +185,10 @@ TEST_CASE("replay: dispatch_one sends the exact target and marks the record as a
 
 TEST_CASE("replay: wait_for_capacity bounds what is queued or running")
 {
-  TempLog log;
+  test::TempLog log;
   auto writer = core::EventLogWriter::open(log.path);
   REQUIRE(writer.ok());
-  StepClock clock;
+  test::StepClock clock;
   core::RandomIdSource ids;
   RecordingClient client;
   commands::Fanout fanout({}, client, *writer, clock, ids, {});
