@@ -30,6 +30,7 @@ struct Event
   std::string body;         // raw body bytes (de-chunked when `chunked`)
   bool chunked = false;     // the body arrived with Transfer-Encoding: chunked
   std::string verdict;      // signature verdict; empty when verification is off
+  std::string relay_id;     // the id a relay gave the event (`rag tunnel`); else empty
 };
 
 // One attempt to deliver an event to a target (a `delivery` line in the log).

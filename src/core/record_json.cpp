@@ -375,6 +375,9 @@ parse_event(const Json& obj)
   if (const Json* verdict = optional(obj, "verdict")) {
     RAG_TRY_ASSIGN(event.verdict, as_string(*verdict, "verdict"));
   }
+  if (const Json* relay_id = optional(obj, "relay_id")) {
+    RAG_TRY_ASSIGN(event.relay_id, as_string(*relay_id, "relay_id"));
+  }
   return event;
 }
 
@@ -640,6 +643,11 @@ to_json_line(const Event& event)
     out.push_back(',');
     append_key(out, "verdict");
     append_string(out, event.verdict);
+  }
+  if (!event.relay_id.empty()) {
+    out.push_back(',');
+    append_key(out, "relay_id");
+    append_string(out, event.relay_id);
   }
   out.push_back('}');
   return out;

@@ -78,6 +78,7 @@ check_same(const Event& a, const Event& b)
   CHECK(a.body == b.body);
   CHECK(a.chunked == b.chunked);
   CHECK(a.verdict == b.verdict);
+  CHECK(a.relay_id == b.relay_id);
 }
 
 std::string
@@ -109,8 +110,10 @@ TEST_CASE("record_json: event line has the documented fields in order")
   auto e = sample_event();
   e.chunked = true;
   e.verdict = "valid";
+  e.relay_id = "evt_01KAF0RELAY";
   const auto line = to_json_line(e);
-  CHECK(line.find(R"(,"chunked":true,"verdict":"valid"})") != std::string::npos);
+  CHECK(line.find(R"(,"chunked":true,"verdict":"valid","relay_id":"evt_01KAF0RELAY"})") !=
+        std::string::npos);
   check_same(round_trip(e), e);
 }
 
