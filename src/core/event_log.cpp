@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <limits>
 #include <optional>
 #include <pwd.h>
 #include <sys/file.h>
@@ -516,14 +518,34 @@ scan_log_lines(int fd, const std::string& path, std::uint64_t start_offset,
 // ---------------------------------------------------------------------------
 // EventLogWriter
 
+// One group-commit write: the lines appended while the previous one was running.
+struct CommitBatch
+{
+  bool done = false;
+  std::optional<Error> error;
+};
+
+struct EventLogWriter::Shared
+{
+  std::mutex mutex;                   // guards the members below
+  std::condition_variable ended;      // a batch finished
+  std::string pending;                // whole lines ('\n'-terminated) for the next write
+  std::shared_ptr<CommitBatch> batch; // the batch `pending` belongs to
+  bool writing = false;               // a leader is writing a batch now
+  std::string spare;                  // the last batch's buffer, reused
+  // File size right after our last write, or max when unknown: when the file still
+  // has this size nobody else wrote since, so it ends in our '\n'. Leader only.
+  std::uint64_t size_after_write = std::numeric_limits<std::uint64_t>::max();
+};
+
 EventLogWriter::EventLogWriter(int fd, std::string path, Warn warn)
     : m_fd(fd), m_path(std::move(path)), m_warn(std::move(warn)),
-      m_mutex(std::make_unique<std::mutex>())
+      m_shared(std::make_unique<Shared>())
 {}
 
 EventLogWriter::EventLogWriter(EventLogWriter&& other) noexcept
     : m_fd(std::exchange(other.m_fd, -1)), m_path(std::move(other.m_path)),
-      m_warn(std::move(other.m_warn)), m_mutex(std::move(other.m_mutex))
+      m_warn(std::move(other.m_warn)), m_shared(std::move(other.m_shared))
 {}
 
 EventLogWriter&
@@ -536,7 +558,7 @@ EventLogWriter::operator=(EventLogWriter&& other) noexcept
     m_fd = std::exchange(other.m_fd, -1);
     m_path = std::move(other.m_path);
     m_warn = std::move(other.m_warn);
-    m_mutex = std::move(other.m_mutex);
+    m_shared = std::move(other.m_shared);
   }
   return *this;
 }
@@ -558,32 +580,66 @@ EventLogWriter::open(const std::string& path, Warn warn)
 Result<void>
 EventLogWriter::append(std::string_view line)
 {
-  if (m_fd < 0) {
+  if (m_fd < 0 || !m_shared) {
     return error("cannot append to the event log: it is not open");
   }
   if (std::memchr(line.data(), '\n', line.size()) != nullptr) {
     return error(
         fmt::format("cannot append to event log {}: the record contains a newline", m_path));
   }
-  // Built before taking the lock so the critical section is just the syscalls.
-  std::string buffer;
-  buffer.reserve(line.size() + 1);
-  buffer.append(line);
-  buffer.push_back('\n');
+  Shared& shared = *m_shared;
+  std::unique_lock lock(shared.mutex);
+  shared.pending.append(line);
+  shared.pending.push_back('\n');
+  if (!shared.batch) {
+    shared.batch = std::make_shared<CommitBatch>();
+  }
+  const std::shared_ptr<CommitBatch> mine = shared.batch;
+  while (!mine->done) {
+    if (shared.writing) {
+      shared.ended.wait(lock);
+      continue;
+    }
+    // Nobody is writing: lead, and write every pending line (ours among them) at once.
+    // Threads that arrive meanwhile queue up for the next write, so under load one
+    // lock-and-write serves many records.
+    shared.writing = true;
+    std::string lines = std::exchange(shared.pending, std::move(shared.spare));
+    shared.pending.clear();
+    const std::shared_ptr<CommitBatch> batch = std::exchange(shared.batch, nullptr);
+    lock.unlock();
+    Result<void> written = write_lines(lines);
+    lock.lock();
+    shared.writing = false;
+    batch->done = true;
+    if (!written) {
+      batch->error = written.error();
+    }
+    lines.clear();
+    shared.spare = std::move(lines);
+    shared.ended.notify_all();
+  }
+  if (mine->error) {
+    return *mine->error;
+  }
+  return {};
+}
 
-  std::lock_guard thread_lock(*m_mutex);
-  RAG_TRY(lock_current_file());
+Result<void>
+EventLogWriter::write_lines(const std::string& lines)
+{
+  Shared& shared = *m_shared;
+  std::uint64_t size = 0;
+  bool regular = false;
+  RAG_TRY(lock_current_file(size, regular));
   FlockGuard unlock(m_fd);
 
-  struct stat st
-  {};
-  if (::fstat(m_fd, &st) != 0) {
-    return error(fmt::format("cannot write event log {}: {}", m_path, errno_text(errno)));
-  }
-  auto size = static_cast<std::uint64_t>(st.st_size);
-  if (S_ISREG(st.st_mode) && size > 0) {
+  // A file that does not have the size our last write left was written by someone
+  // else since: check it ends in a whole line.
+  if (regular && size > 0 && size != shared.size_after_write) {
     char last = 0;
     if (pread_full(m_fd, &last, 1, size - 1) != 1) {
+      shared.size_after_write = std::numeric_limits<std::uint64_t>::max();
       return error(fmt::format("cannot read event log {}: {}", m_path, errno_text(errno)));
     }
     if (last != '\n') {
@@ -593,26 +649,29 @@ EventLogWriter::append(std::string_view line)
   }
 
   std::size_t written = 0;
-  while (written < buffer.size()) {
-    const ssize_t n = ::write(m_fd, buffer.data() + written, buffer.size() - written);
+  while (written < lines.size()) {
+    const ssize_t n = ::write(m_fd, lines.data() + written, lines.size() - written);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
       const int err = errno;
-      if (written > 0 && S_ISREG(st.st_mode)) {
-        // Take back the partial line so the log stays whole (ENOSPC, EFBIG, ...).
+      shared.size_after_write = std::numeric_limits<std::uint64_t>::max();
+      if (written > 0 && regular) {
+        // Take back the partial write so the log stays whole (ENOSPC, EFBIG, ...).
         [[maybe_unused]] const int rc = ::ftruncate(m_fd, static_cast<off_t>(size));
       }
       return error(fmt::format("cannot write event log {}: {}", m_path, errno_text(err)));
     }
     written += static_cast<std::size_t>(n);
   }
+  shared.size_after_write =
+      regular ? size + lines.size() : std::numeric_limits<std::uint64_t>::max();
   return {};
 }
 
 Result<void>
-EventLogWriter::lock_current_file()
+EventLogWriter::lock_current_file(std::uint64_t& size, bool& regular)
 {
   for (int attempt = 0;; ++attempt) {
     if (flock_retry(m_fd, LOCK_EX) != 0) {
@@ -622,8 +681,15 @@ EventLogWriter::lock_current_file()
     {};
     struct stat by_path
     {};
-    if (::fstat(m_fd, &by_fd) == 0 && ::stat(m_path.c_str(), &by_path) == 0 &&
-        by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino) {
+    if (::fstat(m_fd, &by_fd) != 0) {
+      const int err = errno;
+      ::flock(m_fd, LOCK_UN);
+      return error(fmt::format("cannot write event log {}: {}", m_path, errno_text(err)));
+    }
+    size = static_cast<std::uint64_t>(by_fd.st_size);
+    regular = S_ISREG(by_fd.st_mode);
+    if (::stat(m_path.c_str(), &by_path) == 0 && by_fd.st_dev == by_path.st_dev &&
+        by_fd.st_ino == by_path.st_ino) {
       return {};
     }
     if (attempt >= 3) {
@@ -636,6 +702,7 @@ EventLogWriter::lock_current_file()
     RAG_TRY_ASSIGN(const int fd, open_log_for_append(m_path));
     ::close(m_fd);
     m_fd = fd;
+    m_shared->size_after_write = std::numeric_limits<std::uint64_t>::max();
   }
 }
 

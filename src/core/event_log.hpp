@@ -39,31 +39,39 @@ public:
   EventLogWriter& operator=(const EventLogWriter&) = delete;
   ~EventLogWriter();
 
-  // Append `line` (one JSON record without newline) plus '\n' in a single write()
-  // under the shared lock; a torn last line left by a crashed writer is cut off first.
-  // A line containing '\n' is an Error (it would split the record); a failed write
-  // is undone (the file is cut back) so it never leaves a torn line behind. When
-  // the path names another file than the one opened (a prune renamed a new log
-  // over it, or it was deleted), the writer reopens the path first.
+  // Append `line` (one JSON record without newline) plus '\n' under the shared lock,
+  // returning once it is in the file; a torn last line left by a crashed writer is cut
+  // off first. Threads appending at once are written together (group commit): one
+  // write() carries whole lines only, so no line is ever split or interleaved. A line
+  // containing '\n' is an Error (it would split the record); a failed write is undone
+  // (the file is cut back) so it never leaves a torn line behind, and every line of
+  // that write gets the Error. When the path names another file than the one opened
+  // (a prune renamed a new log over it, or it was deleted), the writer reopens the
+  // path first.
   Result<void> append(std::string_view line);
 
   const std::string& path() const { return m_path; }
 
 private:
+  struct Shared;
   EventLogWriter(int fd, std::string path, Warn warn);
+  // Write `lines` (whole lines) in one write() under the flock; called by one thread
+  // at a time (the group-commit leader).
+  Result<void> write_lines(const std::string& lines);
   // Take the flock on the file the path names now, reopening it first when it was
-  // replaced (prune renames a rewritten log over it) or removed.
-  Result<void> lock_current_file();
+  // replaced (prune renames a rewritten log over it) or removed; report the locked
+  // file's size and whether it is a regular file.
+  Result<void> lock_current_file(std::uint64_t& size, bool& regular);
   // Cut the file (of `size` bytes, not ending in '\n') just after its last '\n'
   // and warn; return the new size. Called with the lock held.
   Result<std::uint64_t> repair_torn_tail(std::uint64_t size);
   int m_fd = -1;
   std::string m_path;
   Warn m_warn;
-  // flock() belongs to the open file description, which all threads share, so
-  // threads of one process serialise on this mutex before taking the flock.
-  // Behind a pointer so the writer stays movable.
-  std::unique_ptr<std::mutex> m_mutex;
+  // Lines waiting to be written and who writes them. flock() belongs to the open file
+  // description, which all threads share, so threads of one process take turns here
+  // before the flock. Behind a pointer so the writer stays movable.
+  std::unique_ptr<Shared> m_shared;
 };
 
 // One complete line of the log (without its newline).

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <sys/random.h>
 
 #include <openssl/rand.h>
@@ -58,6 +59,7 @@ std::string
 RandomIdSource::next(std::string_view prefix, std::int64_t time_us)
 {
   std::uint64_t t = 0;
+  unsigned char random[10];
   {
     std::lock_guard lock(m_mutex);
     // Time part strictly increases so that ids from one source sort in creation
@@ -67,10 +69,13 @@ RandomIdSource::next(std::string_view prefix, std::int64_t time_us)
     }
     m_last_us = time_us;
     t = static_cast<std::uint64_t>(time_us);
+    if (m_pool_used + sizeof(random) > sizeof(m_pool)) {
+      random_bytes(m_pool, sizeof(m_pool));
+      m_pool_used = 0;
+    }
+    std::memcpy(random, m_pool + m_pool_used, sizeof(random));
+    m_pool_used += sizeof(random);
   }
-
-  unsigned char random[10];
-  random_bytes(random, sizeof(random));
 
   std::string id;
   id.reserve(prefix.size() + 1 + k_id_chars);

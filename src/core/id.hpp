@@ -27,6 +27,9 @@ public:
 private:
   std::mutex m_mutex;
   std::int64_t m_last_us = 0;
+  // Random bytes fetched from the kernel a block at a time, not one call per id.
+  unsigned char m_pool[1024] = {};
+  std::size_t m_pool_used = sizeof(m_pool);
 };
 
 // Number of characters of an id (after "evt_") shown in tables.
