@@ -6,15 +6,14 @@
 
 #include <algorithm>
 #include <unordered_map>
-#include <unordered_set>
 
-// How the selection streams the log. `--last N` reads it backwards from the end until N
-// events matched; IDs and filters read it forwards. Deliveries come after their event,
-// so the original targets of an event (and its --status) are known only once the log
-// was read to the end: the selection keeps, per selected event, its line offset, a hash
-// of its id and its original target URLs (packed in a UrlArena), never its body. Only
-// deliveries of selected events are parsed. The events themselves are read again, one
-// at a time, when they are sent (read_selected).
+// How the selection streams the log. `--last N` reads it backwards from the end until N events
+// matched; IDs and filters read it forwards (all IDs in that one read, however many: each prefix is
+// resolved there as find_event would resolve it). Deliveries come after their event, so the
+// original targets of an event (and its --status) are known only once the log was read to the end:
+// the selection keeps, per selected event, its line offset, a hash of its id and its original
+// target URLs (packed in a UrlArena), never its body. Only deliveries of selected events are
+// parsed. The events themselves are read again, one at a time, when they are sent (read_selected).
 
 namespace rag::commands {
 
@@ -130,6 +129,159 @@ ids_at(const core::EventLogReader& reader, const std::vector<std::uint64_t>& off
   return ids;
 }
 
+// Event id prefixes from the command line, resolved as EventLogReader::find_event
+// resolves one (same normalisation, same errors), but all of them in a single read
+// of the log instead of one read per prefix.
+class PrefixSet
+{
+public:
+  explicit PrefixSet(const std::vector<std::string>& typed)
+  {
+    m_prefixes.reserve(typed.size());
+    for (const auto& prefix : typed) {
+      std::string_view rest = prefix;
+      if (rest.substr(0, 4) == "evt_" || rest.substr(0, 4) == "EVT_") {
+        rest.remove_prefix(4);
+      }
+      Prefix entry;
+      entry.typed = prefix;
+      entry.empty = rest.empty();
+      // Ids are upper-case Crockford base32; people type them in either case.
+      entry.wanted = "evt_";
+      for (const char c : rest) {
+        entry.wanted.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+      }
+      m_prefixes.push_back(std::move(entry));
+    }
+    // Keys view into m_prefixes, which no longer changes size.
+    for (std::size_t i = 0; i < m_prefixes.size(); ++i) {
+      const Prefix& entry = m_prefixes[i];
+      if (entry.empty) {
+        continue;
+      }
+      auto group = std::find_if(m_by_length.begin(), m_by_length.end(),
+                                [&](const auto& g) { return g.first == entry.wanted.size(); });
+      if (group == m_by_length.end()) {
+        group = m_by_length.insert(m_by_length.end(), {entry.wanted.size(), {}});
+      }
+      group->second.emplace(entry.wanted, i);
+    }
+  }
+  PrefixSet(const PrefixSet&) = delete;
+  PrefixSet& operator=(const PrefixSet&) = delete;
+
+  // Return the usage error of a first prefix that is empty (without "evt_"), as
+  // find_event gives it without reading the log.
+  Result<void> check_before_read(const core::EventLogReader& reader) const
+  {
+    if (!m_prefixes.empty() && m_prefixes.front().empty) {
+      return reader.find_event(m_prefixes.front().typed).error();
+    }
+    return {};
+  }
+
+  // Return true when a raw log line may hold an event whose id a prefix matches:
+  // some `"id":"VALUE"` in it starts with one (a VALUE with escapes is let through;
+  // the parsed id decides).
+  bool may_match_line(std::string_view line) const
+  {
+    constexpr std::string_view k_key = "\"id\":\"";
+    for (std::size_t pos = line.find(k_key); pos != std::string_view::npos;
+         pos = line.find(k_key, pos + 1)) {
+      const std::size_t start = pos + k_key.size();
+      const std::size_t end = line.find('"', start);
+      const std::string_view value = line.substr(start, end - start);
+      if (value.find('\\') != std::string_view::npos || matched(value)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Count event `id`, read in file order, for every prefix it starts with; return
+  // true when it is to be selected: the first time it is seen, and while no prefix
+  // is known to be ambiguous (the selection then ends in an error anyway, so it
+  // stops growing).
+  bool add(const std::string& id)
+  {
+    bool fresh = false;
+    for (const auto& [length, prefixes] : m_by_length) {
+      if (id.size() < length) {
+        continue;
+      }
+      const auto [first, last] = prefixes.equal_range(std::string_view(id).substr(0, length));
+      for (auto it = first; it != last; ++it) {
+        // The same bookkeeping as find_event, so that the errors read the same.
+        Prefix& entry = m_prefixes[it->second];
+        if (std::find(entry.ids.begin(), entry.ids.end(), id) == entry.ids.end()) {
+          fresh = true;
+          ++entry.matches;
+          if (entry.ids.size() <= k_listed) {
+            entry.ids.push_back(id);
+          }
+          m_ambiguous = m_ambiguous || entry.ids.size() > 1;
+        }
+      }
+    }
+    return fresh && !m_ambiguous;
+  }
+
+  // After the read: return the Error find_event gives for the first prefix, in the
+  // order typed, that is empty, matches no event or matches several.
+  Result<void> check(const core::EventLogReader& reader) const
+  {
+    for (const Prefix& entry : m_prefixes) {
+      if (entry.empty) {
+        return reader.find_event(entry.typed).error();
+      }
+      if (entry.ids.empty()) {
+        return error(fmt::format("no event matches '{}'", entry.typed),
+                     "run `rag inspect` to list events");
+      }
+      if (entry.ids.size() > 1) {
+        std::string list;
+        for (std::size_t i = 0; i < entry.ids.size() && i < k_listed; ++i) {
+          list += (i == 0 ? "" : ", ") + entry.ids[i];
+        }
+        if (entry.ids.size() > k_listed) {
+          list += fmt::format(", … ({} matches)", entry.matches);
+        }
+        return error(fmt::format("event id prefix '{}' is ambiguous: {}", entry.typed, list),
+                     "type more characters");
+      }
+    }
+    return {};
+  }
+
+private:
+  // Ids listed in an ambiguity error, as find_event lists them.
+  static constexpr std::size_t k_listed = 5;
+
+  struct Prefix
+  {
+    std::string typed;            // as given
+    std::string wanted;           // "evt_" + the rest upper-cased
+    bool empty = false;           // nothing after "evt_"
+    std::vector<std::string> ids; // the first k_listed + 1 distinct ids it matched
+    std::size_t matches = 0;      // distinct ids counted as find_event counts them
+  };
+
+  // Return true when some prefix starts `id`.
+  bool matched(std::string_view id) const
+  {
+    return std::any_of(m_by_length.begin(), m_by_length.end(), [&](const auto& group) {
+      return id.size() >= group.first && group.second.count(id.substr(0, group.first)) != 0;
+    });
+  }
+
+  std::vector<Prefix> m_prefixes;
+  // Prefix indexes by `wanted` text, grouped by its length: an id is looked up once
+  // per distinct length, however many prefixes there are.
+  std::vector<std::pair<std::size_t, std::unordered_multimap<std::string_view, std::size_t>>>
+      m_by_length;
+  bool m_ambiguous = false;
+};
+
 // Read the log forwards: every event `wanted` accepts (`raw_event` may reject event
 // lines unparsed), with its original targets and delivery summary when needed; with
 // --status only those whose deliveries match are kept. Deliveries of other events are
@@ -146,7 +298,15 @@ select_forward(const core::EventLogReader& reader, const core::EventFilter& filt
   std::vector<core::DeliverySummary> summaries;         // with --status, per chosen
   std::unordered_map<std::size_t, std::uint32_t> index; // id hash -> chosen
 
+  std::size_t lines = 0;
+  bool halt = false;
   const auto raw = [&](std::string_view line) {
+    // Most lines of a big log end here unparsed, so Ctrl-C is polled here too; the
+    // line is then let through to on_record, which ends the read.
+    if (halt || (++lines % 4096 == 0 && stopped())) {
+      halt = true;
+      return true;
+    }
     if (is_delivery_line(line)) {
       if (!needs.deliveries() || index.empty()) {
         return false;
@@ -159,7 +319,7 @@ select_forward(const core::EventLogReader& reader, const core::EventFilter& filt
   std::size_t records = 0;
   const auto on_record = [&](core::Record&& record, const core::LogLine& line) {
     // A long read of a big log still ends soon after Ctrl-C.
-    if (++records % 1024 == 0 && stopped()) {
+    if (halt || (++records % 1024 == 0 && stopped())) {
       return false;
     }
     if (auto* delivery = std::get_if<core::Delivery>(&record)) {
@@ -306,28 +466,20 @@ select_for_replay(const ReplayOptions& options, const core::EventFilter& filter,
         [&](std::string_view line) { return filter.may_match_line(line); }, needs, stopped);
   }
 
-  // Each prefix must name exactly one event (find_event says which, or why not).
-  std::vector<std::string> ids;
-  for (const auto& prefix : options.ids) {
-    RAG_TRY_ASSIGN(const core::Event event, reader.find_event(prefix));
-    if (std::find(ids.begin(), ids.end(), event.id) == ids.end()) {
-      ids.push_back(event.id);
-    }
+  // Every prefix is resolved in the same forward read that selects: an event is
+  // selected the first time its id is seen when it matches a prefix. If a prefix
+  // turns out ambiguous or unknown, the selection is dropped for its error.
+  PrefixSet prefixes(options.ids);
+  RAG_TRY(prefixes.check_before_read(reader));
+  RAG_TRY_ASSIGN(
+      ReplaySelection selection,
+      select_forward(
+          reader, filter, [&](const core::Event& event) { return prefixes.add(event.id); },
+          [&](std::string_view line) { return prefixes.may_match_line(line); }, needs, stopped));
+  if (stopped()) {
+    return selection; // the caller reports the interruption; the read may be incomplete
   }
-  const std::unordered_set<std::string> wanted(ids.begin(), ids.end());
-  RAG_TRY_ASSIGN(ReplaySelection selection,
-                 select_forward(
-                     reader, filter,
-                     [&](const core::Event& event) { return wanted.count(event.id) != 0; },
-                     [&](std::string_view line) {
-                       return std::any_of(ids.begin(), ids.end(), [&](const std::string& id) {
-                         return line.find(id) != std::string_view::npos;
-                       });
-                     },
-                     needs, stopped));
-  if (selection.events.size() != ids.size() && !stopped()) {
-    return error("the event log changed while it was read", "run the replay again");
-  }
+  RAG_TRY(prefixes.check(reader));
   return selection;
 }
 

@@ -67,7 +67,9 @@ struct ReplaySelection
 // by streaming `reader`'s log, oldest first in the result. The original targets of an
 // event are the distinct URLs of its first, non-replay delivery attempts, collected only
 // when `options.to` is empty. `stopped` is polled so that Ctrl-C cuts a long read
-// short. An id prefix that matches no event or several is the Error find_event gives.
+// short. IDs are resolved in the same single read that selects, however many are
+// given: the first prefix (in the order given) that matches no event or several is the
+// Error find_event gives for it; an event whose id appears twice is selected once.
 Result<ReplaySelection> select_for_replay(const ReplayOptions& options,
                                           const core::EventFilter& filter,
                                           const core::EventLogReader& reader,

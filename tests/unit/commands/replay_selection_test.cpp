@@ -2,7 +2,9 @@
 #include "core/record_json.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -43,10 +45,11 @@ event_id(char c)
 }
 
 core::Event
-event(char c, const std::string& method, const std::string& target, std::int64_t minute)
+event(const std::string& id, const std::string& method, const std::string& target,
+      std::int64_t minute)
 {
   core::Event e;
-  e.id = event_id(c);
+  e.id = id;
   e.time_us = k_t0 + minute * 60'000'000;
   e.source = "listen:127.0.0.1:7777";
   e.remote = "127.0.0.1:5000";
@@ -54,8 +57,14 @@ event(char c, const std::string& method, const std::string& target, std::int64_t
   e.target = target;
   e.http_version = "HTTP/1.1";
   e.headers = {{"Host", "127.0.0.1:7777"}};
-  e.body = std::string("body of ") + c;
+  e.body = "body of " + id;
   return e;
+}
+
+core::Event
+event(char c, const std::string& method, const std::string& target, std::int64_t minute)
+{
+  return event(event_id(c), method, target, minute);
 }
 
 core::Delivery
@@ -283,4 +292,172 @@ TEST_CASE("replay selection: read_selected skips events that left the log meanwh
   for (const auto& id : ids) {
     CHECK(id != event_id('B')); // never a different event than the one selected
   }
+}
+
+namespace {
+
+// Select `ids` (with --to unless `original_targets`) from the log at `path`,
+// collecting the reader's warnings.
+Result<commands::ReplaySelection>
+select_ids(
+    const std::string& path, const std::vector<std::string>& ids,
+    std::vector<std::string>* warnings = nullptr, bool original_targets = false,
+    const std::function<bool()>& stopped = [] { return false; })
+{
+  commands::ReplayOptions options;
+  options.ids = ids;
+  if (!original_targets) {
+    options.to.push_back(*core::parse_target("3000"));
+  }
+  auto filter = core::EventFilter::parse(options.filter, k_t0);
+  REQUIRE(filter.ok());
+  const core::EventLogReader reader(path, [&](const std::string& warning) {
+    if (warnings != nullptr) {
+      warnings->push_back(warning);
+    }
+  });
+  return commands::select_for_replay(options, *filter, reader, stopped);
+}
+
+// Id number `i` of the many-events log: "evt_02" + 4 digits + 20 'K'.
+std::string
+many_id(int i)
+{
+  return fmt::format("evt_02{:04}{}", i, std::string(20, 'K'));
+}
+
+} // namespace
+
+TEST_CASE("replay selection: many IDs in one read give exactly find_event's answers")
+{
+  TempLog log;
+  // 50 events; 0500..0502 share the prefix "0205" (ambiguous); 0600..0606 share
+  // "0206" (more than five matches: the error counts them).
+  std::vector<int> numbers;
+  for (int i = 0; i < 40; ++i) {
+    numbers.push_back(i * 7);
+  }
+  for (int i = 500; i < 503; ++i) {
+    numbers.push_back(i);
+  }
+  for (int i = 600; i < 607; ++i) {
+    numbers.push_back(i);
+  }
+  std::int64_t minute = 0;
+  for (const int i : numbers) {
+    log.add(core::to_json_line(event(many_id(i), "POST", "/m", minute++)));
+  }
+  const core::EventLogReader reader(log.path);
+
+  // 40 good prefixes in every spelling, given newest first, plus repeats.
+  std::vector<std::string> good;
+  std::vector<std::string> expected;
+  for (int n = 39; n >= 0; --n) {
+    const std::string id = many_id(n * 7);
+    std::string rest = id.substr(4, 6 + static_cast<std::size_t>(n % 20));
+    if (n % 3 == 1) {
+      std::transform(rest.begin(), rest.end(), rest.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
+    good.push_back(n % 2 == 0 ? "evt_" + rest : rest);
+    if (n % 10 == 0) {
+      good.push_back(id); // the same event again, by its full id
+    }
+  }
+  for (int n = 0; n < 40; ++n) {
+    expected.push_back(many_id(n * 7));
+  }
+  auto all = select_ids(log.path, good);
+  REQUIRE(all.ok());
+  CHECK(ids_of(log, *all) == expected); // capture order, each event once
+
+  const std::string unknown = "0299";
+  const std::string ambiguous = "0205";
+  const std::string crowded = "evt_0206";
+  for (const auto& bad : {unknown, ambiguous, crowded, std::string("evt_")}) {
+    CAPTURE(bad);
+    const auto alone = reader.find_event(bad);
+    REQUIRE_FALSE(alone.ok());
+    // The bad prefix among the good ones, wherever it stands, gives its own error.
+    for (const std::size_t at : {std::size_t{0}, std::size_t{17}, good.size()}) {
+      CAPTURE(at);
+      auto ids = good;
+      ids.insert(ids.begin() + static_cast<std::ptrdiff_t>(at), bad);
+      const auto selection = select_ids(log.path, ids);
+      REQUIRE_FALSE(selection.ok());
+      CHECK(selection.error().message == alone.error().message);
+      CHECK(selection.error().hint == alone.error().hint);
+      CHECK(selection.error().exit_code == alone.error().exit_code);
+    }
+  }
+  CHECK(reader.find_event(crowded).error().message.find("(7 matches)") != std::string::npos);
+
+  // Several bad prefixes: the first in the order given wins, as one find_event per
+  // prefix in that order would have it.
+  auto ids = good;
+  ids.insert(ids.begin() + 5, ambiguous);
+  ids.insert(ids.begin() + 20, unknown);
+  auto selection = select_ids(log.path, ids);
+  REQUIRE_FALSE(selection.ok());
+  CHECK(selection.error().message == reader.find_event(ambiguous).error().message);
+  ids = good;
+  ids.insert(ids.begin() + 5, unknown);
+  ids.insert(ids.begin() + 20, "evt_");
+  ids.push_back(ambiguous);
+  selection = select_ids(log.path, ids);
+  REQUIRE_FALSE(selection.ok());
+  CHECK(selection.error().message == reader.find_event(unknown).error().message);
+  CHECK(selection.error().exit_code == 1);
+}
+
+TEST_CASE("replay selection: an event logged twice is replayed once, with or without --to")
+{
+  TempLog log;
+  write_sample(log);
+  log.add(core::to_json_line(event('B', "PUT", "/b", 1))); // an import of an import
+  for (const bool original_targets : {false, true}) {
+    CAPTURE(original_targets);
+    auto selection = select_ids(log.path, {"01bbb", "01DDD"}, nullptr, original_targets);
+    REQUIRE(selection.ok());
+    CHECK(ids_of(log, *selection) == std::vector<std::string>{event_id('B'), event_id('D')});
+  }
+}
+
+TEST_CASE("replay selection: a bad line that every ID matches is read and reported once")
+{
+  TempLog log;
+  write_sample(log);
+  // A damaged copy of C: valid JSON, but its body no longer matches body_sha256.
+  std::string damaged = core::to_json_line(event('C', "POST", "/c", 2));
+  const std::string body = "\"body\":\"body of " + event_id('C') + "\"";
+  REQUIRE(damaged.find(body) != std::string::npos);
+  damaged.replace(damaged.find(body), body.size(), "\"body\":\"body of someone else\"");
+  log.add(damaged);
+
+  std::vector<std::string> warnings;
+  auto selection = select_ids(log.path, {"01CC", "evt_01cccc", event_id('C'), "01AAA"}, &warnings);
+  REQUIRE(selection.ok());
+  CHECK(ids_of(log, *selection) == std::vector<std::string>{event_id('A'), event_id('C')});
+  // One read of the log: one warning, not one per ID plus one for the selection.
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("skipped corrupt line") != std::string::npos);
+}
+
+TEST_CASE("replay selection: Ctrl-C cuts a read for IDs short without an error")
+{
+  TempLog log;
+  {
+    std::ofstream out(log.path);
+    for (int i = 0; i < 9000; ++i) {
+      out << core::to_json_line(event(many_id(i), "POST", "/m", i)) << '\n';
+    }
+  }
+  // The only match is the last line: a read that stopped never reaches it, and the
+  // interruption is not reported as "no event matches".
+  auto selection = select_ids(log.path, {many_id(8999)}, nullptr, false, [] { return true; });
+  REQUIRE(selection.ok());
+  CHECK(selection->events.empty());
+  selection = select_ids(log.path, {many_id(8999)});
+  REQUIRE(selection.ok());
+  CHECK(selection->events.size() == 1);
 }
