@@ -11,7 +11,7 @@ _rag_spec()
   positional=""
   case "$1" in
   "rag")
-    subs="listen inspect replay export import trigger log completions"
+    subs="listen inspect replay relay tunnel export import trigger log completions"
     flags="-h --help -V --version"
     ;;
   "rag listen")
@@ -27,6 +27,14 @@ _rag_spec()
     flags="-h --help --last --since --until --method --path --header --grep --status --to --set-header --resign --concurrency --rate --timeout --insecure --dry-run --json --log"
     valued="--last --since --until --method --path --header --grep --status --to --set-header --resign --concurrency --rate --timeout --log"
     positional="ids"
+    ;;
+  "rag relay")
+    flags="-h --help --listen --public-url --token --backlog --backlog-age --backlog-bytes --max-body --sync-timeout --heartbeat --json"
+    valued="--listen --public-url --token --backlog --backlog-age --backlog-bytes --max-body --sync-timeout --heartbeat"
+    ;;
+  "rag tunnel")
+    flags="-h --help -f --forward-to --route --config --timeout --retry --verify --reject-invalid --ordered --insecure --preserve-host --respond-back --relay --token --read-timeout --json --log"
+    valued="-f --forward-to --route --config --timeout --retry --verify --relay --token --read-timeout --log"
     ;;
   "rag export")
     flags="-h --help -F --format -o --output --last --since --until --method --path --header --grep --status --log"
@@ -111,11 +119,11 @@ _rag()
   done
 
   case "$cmd:$prev" in
-  "rag listen:--config" | "rag listen:--log" | "rag inspect:--log" | "rag replay:--log" | "rag export:-o" | "rag export:--output" | "rag export:--log" | "rag import:--log" | "rag log path:--log" | "rag log stats:--log" | "rag log verify:--log" | "rag log prune:--log")
+  "rag listen:--config" | "rag listen:--log" | "rag inspect:--log" | "rag replay:--log" | "rag tunnel:--config" | "rag tunnel:--log" | "rag export:-o" | "rag export:--output" | "rag export:--log" | "rag import:--log" | "rag log path:--log" | "rag log stats:--log" | "rag log verify:--log" | "rag log prune:--log")
     _rag_files
     return
     ;;
-  "rag listen:--verify" | "rag inspect:--verify" | "rag replay:--resign")
+  "rag listen:--verify" | "rag inspect:--verify" | "rag replay:--resign" | "rag tunnel:--verify")
     compopt -o nospace 2>/dev/null || true
     _rag_reply "github= stripe= standard= svix= shopify= slack= hmac:"
     return

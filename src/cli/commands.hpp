@@ -19,6 +19,8 @@ using Runner = std::function<Result<int>()>;
 Runner add_listen(CLI::App& app);
 Runner add_inspect(CLI::App& app);
 Runner add_replay(CLI::App& app);
+Runner add_relay(CLI::App& app);
+Runner add_tunnel(CLI::App& app);
 Runner add_export(CLI::App& app);
 Runner add_import(CLI::App& app);
 Runner add_trigger(CLI::App& app);

@@ -158,6 +158,8 @@ main(int argc, char** argv)
   add(add_listen);
   add(add_inspect);
   add(add_replay);
+  add(add_relay);
+  add(add_tunnel);
   add(add_export);
   add(add_import);
   add(add_trigger);

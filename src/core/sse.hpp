@@ -45,7 +45,8 @@ public:
   // failed() returns true, further input is ignored and nothing is returned.
   std::vector<SseEvent> feed(std::string_view bytes);
 
-  // The last event id seen so far (what a reconnect sends as Last-Event-ID).
+  // The last event id seen so far, as of the last complete event (a blank line), which
+  // is what a reconnect sends as Last-Event-ID.
   const std::string& last_event_id() const { return m_last_id; }
   // The last valid `retry:` value in milliseconds, if any.
   std::optional<long long> retry_ms() const { return m_retry_ms; }
@@ -62,6 +63,7 @@ private:
   std::string m_data;
   bool m_has_data = false;
   std::string m_event;
+  std::string m_id_buffer; // the `id:` of the event being read, committed at its end
   std::string m_last_id;
   std::optional<long long> m_retry_ms;
   bool m_failed = false;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace rag::net {
 
@@ -22,6 +23,20 @@ struct ServerOptions
   std::size_t max_connections = 4096;
 };
 
+// Sends the body of a streaming response (HttpResponse::stream) as it is produced.
+class StreamWriter
+{
+public:
+  virtual ~StreamWriter() = default;
+  // Send `bytes` now (one chunk); false once the peer is gone, a write waited longer than
+  // the server's write timeout or the server is stopping: the stream should then return.
+  virtual bool write(std::string_view bytes) = 0;
+  // True once the server is stopping; a stream must then return promptly.
+  virtual bool stopping() const = 0;
+  // False once the peer has closed or reset the connection (checked without blocking).
+  virtual bool peer_open() = 0;
+};
+
 // What a handler sends back.
 struct HttpResponse
 {
@@ -29,6 +44,10 @@ struct HttpResponse
   core::Headers headers; // in order; the server adds Content-Length and Connection and
                          // drops the handler's framing headers and any holding CR/LF/NUL
   std::string body;
+  // When set, `body` is ignored: the server sends the head with `Transfer-Encoding:
+  // chunked` (raw bytes to HTTP/1.0) and `Connection: close`, then calls `stream` on the
+  // connection thread; the connection closes when it returns. Not called for HEAD.
+  std::function<void(StreamWriter&)> stream = {};
 };
 
 // Peer and local addresses as "IP:PORT" / "[IPv6]:PORT", from the socket itself.

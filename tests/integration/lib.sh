@@ -67,9 +67,36 @@ wait_for() {
   done
 }
 
-# start_listen NAME [ARGS...]: start `rag listen 127.0.0.1:0 ARGS` in the background,
-# wait for its banner, and set NAME_PID, NAME_URL, NAME_PORT. Its stdout goes to
-# $T/NAME.out and stderr to $T/NAME.err.
+# start_rag_server NAME LABEL ARGS...: run `rag ARGS` in the background, wait for its
+# "Ready!" banner, and set NAME_PID, NAME_URL (the bound base URL) and NAME_PORT. Its
+# stdout goes to $T/NAME.out and stderr to $T/NAME.err; LABEL names it in failures.
+start_rag_server() {
+  local name=$1 label=$2
+  shift 2
+  "$RAG" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_for 10 grep -q 'Ready!' "$T/$name.err" || fail "$label printed no banner"
+  local url
+  url=$(grep -o 'http://[^ ]*' "$T/$name.err" | head -n 1)
+  printf -v "${name}_PID" '%s' "$pid"
+  printf -v "${name}_URL" '%s' "$url"
+  printf -v "${name}_PORT" '%s' "${url##*:}"
+}
+
+# stop_rag_server NAME LABEL: SIGTERM it and expect a clean exit 0 within 10 seconds.
+stop_rag_server() {
+  local pid_var="${1}_PID"
+  local pid=${!pid_var}
+  kill -TERM "$pid"
+  wait_for 10 '! kill -0 '"$pid" || fail "$2 did not stop within 10 s of SIGTERM"
+  local rc=0
+  wait "$pid" || rc=$?
+  expect_eq "$rc" 0 "$2 exit code after SIGTERM"
+}
+
+# start_listen NAME [ADDR] [ARGS...]: start `rag listen ADDR ARGS` (ADDR defaults to
+# 127.0.0.1:0) like start_rag_server.
 start_listen() {
   local name=$1
   shift
@@ -78,26 +105,11 @@ start_listen() {
     address=$1
     shift
   fi
-  "$RAG" listen "$address" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  local pid=$!
-  PIDS+=("$pid")
-  wait_for 10 grep -q 'Ready!' "$T/$name.err" || fail "rag listen ($name) printed no banner"
-  local url
-  url=$(grep -o 'http://[^ ]*' "$T/$name.err" | head -n 1)
-  printf -v "${name}_PID" '%s' "$pid"
-  printf -v "${name}_URL" '%s' "$url"
-  printf -v "${name}_PORT" '%s' "${url##*:}"
+  start_rag_server "$name" "rag listen ($name)" listen "$address" "$@"
 }
 
 # stop_listen NAME: SIGTERM the listener and expect a clean exit 0.
-stop_listen() {
-  local pid_var="${1}_PID"
-  local pid=${!pid_var}
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  expect_eq "$rc" 0 "rag listen ($1) exit code after SIGTERM"
-}
+stop_listen() { stop_rag_server "$1" "rag listen ($1)"; }
 
 # raw_http PORT FILE: send FILE's bytes as-is to 127.0.0.1:PORT, print the response.
 raw_http() {
@@ -144,4 +156,162 @@ lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
 r = json.loads(lines[int(sys.argv[2]) - 1])
 print(eval(sys.argv[3]))
 PY
+}
+
+# start_relay NAME [ARGS...]: start `rag relay --listen 127.0.0.1:0 ARGS` in the background,
+# wait for its banner, and set NAME_PID, NAME_URL (the bound base URL) and NAME_PORT. Its
+# stdout goes to $T/NAME.out and stderr to $T/NAME.err.
+start_relay() {
+  local name=$1
+  shift
+  start_rag_server "$name" "rag relay ($name)" relay --listen 127.0.0.1:0 "$@"
+}
+
+# stop_relay NAME: SIGTERM the relay and expect a clean exit 0 within 10 seconds.
+stop_relay() { stop_rag_server "$1" "rag relay ($1)"; }
+
+# new_channel RELAY_URL: print the channel URL that GET RELAY_URL/new redirects to.
+new_channel() {
+  curl -s -o /dev/null -w '%{redirect_url}' "$1/new"
+}
+
+# subscribe_sse NAME URL [CURL_ARGS...]: stream URL's server-sent events into $T/NAME.sse
+# in the background (curl -N), wait for the `ready` event and set NAME_PID.
+subscribe_sse() {
+  local name=$1 url=$2
+  shift 2
+  curl -sN -H 'Accept: text/event-stream' "$@" "$url" >"$T/$name.sse" 2>"$T/$name.curl.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  printf -v "${name}_PID" '%s' "$pid"
+  wait_for 10 grep -q '^event: ready' "$T/$name.sse" || fail "subscriber $name got no ready event"
+}
+
+# sse_events FILE: print the events of a text/event-stream capture as JSON lines
+# {"id":..,"event":..,"data":..} (event "" = message), in order.
+sse_events() {
+  python3 - "$1" <<'PY'
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read().replace("\r\n", "\n").replace("\r", "\n")
+last_id, event, data = "", "", None
+for line in text.split("\n"):
+    if line == "":
+        if data is not None:
+            print(json.dumps({"id": last_id, "event": event, "data": "\n".join(data)}))
+        event, data = "", None
+        continue
+    if line.startswith(":"):
+        continue
+    field, _, value = line.partition(":")
+    value = value[1:] if value.startswith(" ") else value
+    if field == "id":
+        last_id = value
+    elif field == "event":
+        event = value
+    elif field == "data":
+        data = (data or []) + [value]
+PY
+}
+
+# sse_message_count FILE: number of message (webhook) events in a capture.
+sse_message_count() {
+  sse_events "$1" | grep -c '"event": ""' || true
+}
+
+# sse_ready_id FILE: the id the first `ready` event of a capture carries.
+sse_ready_id() {
+  sse_events "$1" | python3 -c '
+import json, sys
+ids = [e["id"] for e in map(json.loads, sys.stdin) if e["event"] == "ready"]
+print(ids[0] if ids else "")'
+}
+
+# sse_message_ids FILE: the ids of the message (webhook) events of a capture, one a line.
+sse_message_ids() {
+  sse_events "$1" | python3 -c '
+import json, sys
+for e in map(json.loads, sys.stdin):
+    if e["event"] == "":
+        print(e["id"])'
+}
+
+# start_fake_relay NAME MESSAGES_FILE [ARGS...]: start tests/support/fake_relay.py serving
+# the canned messages of MESSAGES_FILE (see that script), recording subscriptions and
+# replies to $T/NAME.rec; sets NAME_PID, NAME_URL and NAME_PORT.
+start_fake_relay() {
+  local name=$1 messages=$2
+  shift 2
+  python3 "$SRC/tests/support/fake_relay.py" --messages "$messages" --record "$T/$name.rec" \
+    "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_for 10 grep -q 'listening on' "$T/$name.out" || fail "fake relay ($name) did not start"
+  local url
+  url=$(grep -o 'http://[^ ]*' "$T/$name.out" | head -n 1)
+  printf -v "${name}_PID" '%s' "$pid"
+  printf -v "${name}_URL" '%s' "$url"
+  printf -v "${name}_PORT" '%s' "${url##*:}"
+}
+
+# fake_relay_records NAME KIND: the fake relay's records of KIND (subscribe or reply) as
+# JSON lines, in order.
+fake_relay_records() {
+  if [ -f "$T/$1.rec" ]; then grep "\"kind\": \"$2\"" "$T/$1.rec" || true; fi
+}
+
+# start_tunnel NAME [ARGS...]: start `rag tunnel ARGS` in the background and wait for its
+# "Forwarding" banner; sets NAME_PID and NAME_CHANNEL (the channel URL it uses). Its
+# stdout goes to $T/NAME.out and stderr to $T/NAME.err.
+start_tunnel() {
+  local name=$1
+  shift
+  "$RAG" tunnel "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_for 15 grep -q '^Forwarding ' "$T/$name.err" || fail "rag tunnel ($name) printed no banner"
+  local channel
+  channel=$(sed -n 's/^Forwarding \([^ ]*\) to .*/\1/p' "$T/$name.err" | head -n 1)
+  printf -v "${name}_PID" '%s' "$pid"
+  printf -v "${name}_CHANNEL" '%s' "$channel"
+}
+
+# tunnel_connections NAME: how many times the tunnel NAME said it connected.
+tunnel_connections() {
+  grep -c '^Connected to ' "$T/$1.err" || true
+}
+
+# wait_tunnel_connected NAME [N]: wait until the tunnel NAME connected N times (default 1).
+wait_tunnel_connected() {
+  local name=$1 count=${2:-1}
+  local deadline=$((SECONDS + 20))
+  until [ "$(tunnel_connections "$name")" -ge "$count" ]; do
+    ((SECONDS < deadline)) || fail "rag tunnel ($name) did not connect (${count}x)"
+    sleep 0.05
+  done
+}
+
+# stop_tunnel NAME: SIGTERM the tunnel and expect a clean exit 0 within 15 seconds.
+stop_tunnel() {
+  local pid_var="${1}_PID"
+  local pid=${!pid_var}
+  kill -TERM "$pid"
+  wait_for 15 '! kill -0 '"$pid" || fail "rag tunnel ($1) did not stop within 15 s of SIGTERM"
+  local rc=0
+  wait "$pid" || rc=$?
+  expect_eq "$rc" 0 "rag tunnel ($1) exit code after SIGTERM"
+}
+
+# start_tcp_proxy NAME TARGET_PORT [PORT]: start tests/support/tcp_proxy.py piping
+# 127.0.0.1:PORT (default: a free one) to 127.0.0.1:TARGET_PORT; sets NAME_PID, NAME_PORT.
+start_tcp_proxy() {
+  local name=$1 target=$2 port=${3:-0}
+  python3 "$SRC/tests/support/tcp_proxy.py" --target "$target" --port "$port" \
+    >"$T/$name.out" 2>"$T/$name.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_for 10 grep -q 'listening on' "$T/$name.out" || fail "tcp proxy ($name) did not start"
+  local address
+  address=$(grep -o '127.0.0.1:[0-9]*' "$T/$name.out" | head -n 1)
+  printf -v "${name}_PID" '%s' "$pid"
+  printf -v "${name}_PORT" '%s' "${address##*:}"
 }

@@ -735,3 +735,216 @@ TEST_CASE("capture server: stop() from another thread before any request")
     CHECK(client->closed_by_server());
   }
 }
+
+namespace {
+
+// Decode a chunked body from `client` until the last chunk; returns the chunks.
+std::vector<std::string>
+read_chunks(Client& client)
+{
+  std::vector<std::string> chunks;
+  while (true) {
+    const std::string size_line = client.read_through("\r\n");
+    REQUIRE_MESSAGE(!size_line.empty(), "stream ended without the last chunk");
+    const std::size_t size = std::stoul(size_line, nullptr, 16);
+    if (size == 0) {
+      CHECK(client.read_through("\r\n") == "\r\n");
+      return chunks;
+    }
+    chunks.push_back(client.read_exact(size));
+    CHECK(client.read_exact(2) == "\r\n");
+  }
+}
+
+} // namespace
+
+TEST_CASE("capture server: a streaming response sends chunks as they are written")
+{
+  std::atomic<bool> head_called{false};
+  TestServer server([&](HttpRequest&& request, const Peer&) -> HttpResponse {
+    HttpResponse response;
+    response.headers = {{"Content-Type", "text/event-stream"},
+                        {"Content-Length", "5"}, // the server owns framing headers
+                        {"Cache-Control", "no-cache"}};
+    response.body = "ignored";
+    const bool head = request.method == "HEAD";
+    response.stream = [&head_called, head](rag::net::StreamWriter& writer) {
+      if (head) {
+        head_called = true;
+      }
+      CHECK(writer.write("one"));
+      CHECK(writer.write("")); // nothing sent, not the end
+      CHECK(writer.write(std::string(100000, 'x')));
+      CHECK_FALSE(writer.stopping());
+      CHECK(writer.peer_open());
+      CHECK(writer.write("three"));
+    };
+    return response;
+  });
+
+  Client client(server.port());
+  client.send(simple_get("/events"));
+  const Response head = client.read_response();
+  CHECK(head.status == 200);
+  CHECK(head.header("Transfer-Encoding") == std::string("chunked"));
+  CHECK(head.header("Connection") == std::string("close"));
+  CHECK(head.header("Content-Type") == std::string("text/event-stream"));
+  CHECK(head.header("Cache-Control") == std::string("no-cache"));
+  CHECK_FALSE(head.header("Content-Length").has_value());
+  const auto chunks = read_chunks(client);
+  REQUIRE(chunks.size() == 3);
+  CHECK(chunks[0] == "one");
+  CHECK(chunks[1] == std::string(100000, 'x'));
+  CHECK(chunks[2] == "three");
+  CHECK(client.closed_by_server());
+
+  // HTTP/1.0 has no chunked coding: the raw bytes, ended by the close.
+  Client old(server.port());
+  old.send("GET /events HTTP/1.0\r\n\r\n");
+  const Response old_head = old.read_response();
+  CHECK_FALSE(old_head.header("Transfer-Encoding").has_value());
+  CHECK(old.read_exact(3 + 100000 + 5) == "one" + std::string(100000, 'x') + "three");
+  CHECK(old.closed_by_server());
+
+  // HEAD gets the head only; the stream is not run.
+  Client head_client(server.port());
+  head_client.send("HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(head_client.read_response(true).header("Transfer-Encoding") == std::string("chunked"));
+  CHECK(head_client.closed_by_server());
+  CHECK_FALSE(head_called.load());
+}
+
+TEST_CASE("capture server: a stream sees its peer go away")
+{
+  std::promise<bool> peer_open_after_close;
+  std::promise<bool> write_after_close;
+  std::latch closed(1);
+  TestServer server([&](HttpRequest&&, const Peer&) -> HttpResponse {
+    HttpResponse response;
+    response.stream = [&](rag::net::StreamWriter& writer) {
+      CHECK(writer.write("hello"));
+      closed.wait();
+      // The FIN may take a moment to arrive; peer_open() never blocks.
+      bool open = true;
+      for (int i = 0; i < 200 && open; ++i) {
+        open = writer.peer_open();
+        if (open) {
+          std::this_thread::sleep_for(10ms);
+        }
+      }
+      peer_open_after_close.set_value(open);
+      // Writes fail at the latest once the reset comes back.
+      bool written = true;
+      for (int i = 0; i < 200 && written; ++i) {
+        written = writer.write(std::string(1000, 'y'));
+        if (written) {
+          std::this_thread::sleep_for(10ms);
+        }
+      }
+      write_after_close.set_value(written);
+    };
+    return response;
+  });
+  {
+    Client client(server.port());
+    client.send(simple_get("/"));
+    (void)client.read_response();
+    CHECK(client.read_through("hello\r\n").size() > 0);
+  }
+  closed.count_down();
+  CHECK_FALSE(peer_open_after_close.get_future().get());
+  CHECK_FALSE(write_after_close.get_future().get());
+}
+
+TEST_CASE("capture server: stop() ends waiting and blocked streams promptly")
+{
+  ServerOptions options = loopback_options();
+  options.write_timeout_s = 120; // far longer than the test waits: only stop() can end it
+  std::atomic<int> returned{0};
+  std::atomic<bool> blocked_write_failed{false};
+  std::atomic<int> blocks_written{0};
+  std::latch both_running(2);
+  TestServer server(
+      [&](HttpRequest&& request, const Peer&) -> HttpResponse {
+        HttpResponse response;
+        if (request.target == "/wait") {
+          response.stream = [&](rag::net::StreamWriter& writer) {
+            CHECK(writer.write("waiting"));
+            both_running.count_down();
+            while (!writer.stopping()) {
+              std::this_thread::sleep_for(5ms);
+            }
+            CHECK_FALSE(writer.write("after stop"));
+            ++returned;
+          };
+        } else {
+          // The peer never reads: writes fill the socket buffers and then block.
+          response.stream = [&](rag::net::StreamWriter& writer) {
+            const std::string block(256 * 1024, 'b');
+            both_running.count_down();
+            for (int i = 0; i < 4000; ++i) {
+              if (!writer.write(block)) {
+                blocked_write_failed = true;
+                break;
+              }
+              ++blocks_written;
+            }
+            ++returned;
+          };
+        }
+        return response;
+      },
+      options);
+
+  Client waiting(server.port());
+  waiting.send(simple_get("/wait"));
+  Client stalled(server.port());
+  stalled.send(simple_get("/flood"));
+  (void)waiting.read_response();
+  both_running.wait();
+  // Stop only once the flood makes no progress any more: its write is blocked.
+  int seen = -1;
+  while (blocks_written.load() != seen) {
+    seen = blocks_written.load();
+    std::this_thread::sleep_for(200ms);
+  }
+  server.server().stop();
+  CHECK(server.wait_served(5s));
+  CHECK(returned.load() == 2);
+  CHECK(blocked_write_failed.load());
+}
+
+TEST_CASE("capture server: a peer that stops reading is dropped after the write timeout")
+{
+  ServerOptions options = loopback_options();
+  options.write_timeout_s = 1;
+  std::promise<int> written_before_failure;
+  TestServer server(
+      [&](HttpRequest&& request, const Peer&) -> HttpResponse {
+        HttpResponse response;
+        if (request.target != "/flood") {
+          return response;
+        }
+        response.stream = [&](rag::net::StreamWriter& writer) {
+          const std::string block(256 * 1024, 'b');
+          int written = 0;
+          while (written < 100000 && writer.write(block)) {
+            ++written;
+          }
+          written_before_failure.set_value(written);
+        };
+        return response;
+      },
+      options);
+  Client stalled(server.port());
+  stalled.send(simple_get("/flood"));
+  auto future = written_before_failure.get_future();
+  REQUIRE(future.wait_for(30s) == std::future_status::ready);
+  CHECK(future.get() < 100000);
+  // Other connections are served meanwhile and after.
+  Client other(server.port());
+  other.send(simple_get("/x"));
+  const Response answer = other.read_response();
+  CHECK(answer.status == 200);
+  CHECK(answer.header("Content-Length") == std::string("0"));
+}

@@ -1,0 +1,65 @@
+#pragma once
+
+// The forwarding flags `rag listen` and `rag tunnel` share (-f, --route, --config,
+// --timeout, --retry, --verify, --reject-invalid, --ordered, --insecure,
+// --preserve-host, and --respond for listen): one definition, one validation.
+
+#include "core/forward_plan.hpp"
+#include "core/routing.hpp"
+#include "core/signature.hpp"
+#include "util/result.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace rag::cli {
+
+// The shared flags as typed on the command line.
+struct ForwardFlags
+{
+  std::vector<std::string> forward_to;
+  std::vector<std::string> routes;
+  std::string config;
+  std::vector<std::string> verify;
+  bool reject_invalid = false;
+  std::string respond;
+  std::string timeout = "30s";
+  int retry = 0;
+  bool ordered = false;
+  bool insecure = false;
+  bool preserve_host = false;
+};
+
+// The shared flags, validated.
+struct ForwardSettings
+{
+  core::RoutingTable routing;                 // --forward-to, --route and --config
+  std::optional<core::RespondPolicy> respond; // --respond, else the config file's
+  std::chrono::milliseconds timeout{30'000};
+  int retries = 0;
+  bool ordered = false;
+  bool insecure = false;
+  bool preserve_host = false;
+  std::vector<core::SignatureSpec> verify;
+  bool reject_invalid = false;
+};
+
+// Which command the flags are added to (their help texts differ a little).
+enum class ForwardCommand { listen, tunnel };
+
+// Add the shared flags to `sub` in their help order, storing into `flags`; --respond
+// only for listen.
+void add_forward_flags(CLI::App& sub, ForwardFlags& flags, ForwardCommand command);
+
+// Validate `flags`: parse every target, route and signature spec, load --config (its
+// targets and routes after the flags'), check --timeout and that --reject-invalid has a
+// signature to check. Mistakes are usage Errors; an unreadable config is an Error.
+Result<ForwardSettings> parse_forward_flags(const ForwardFlags& flags);
+
+} // namespace rag::cli

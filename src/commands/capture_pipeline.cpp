@@ -1,0 +1,245 @@
+#include "commands/capture_pipeline.hpp"
+
+#include "core/event_view.hpp"
+#include "core/record_json.hpp"
+#include "util/terminal.hpp"
+
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <ctime>
+#include <utility>
+
+namespace rag::commands {
+
+namespace {
+
+bool
+status_has_body(int status)
+{
+  return status >= 200 && status != 204 && status != 304;
+}
+
+// The answer a sender gets when rag answers by itself (--respond STATUS, no target).
+SenderResponse
+own_response(int status, const std::string& event_id)
+{
+  SenderResponse response;
+  response.status = status;
+  response.headers.emplace_back("Rag-Event-Id", event_id);
+  if (status_has_body(status)) {
+    response.headers.emplace_back("Content-Type", "application/json");
+    response.body = fmt::format(R"({{"id":"{}"}})", event_id);
+  }
+  return response;
+}
+
+// The answer relayed from the primary target, or 502 when it did not answer.
+SenderResponse
+primary_response(PrimaryOutcome&& outcome)
+{
+  SenderResponse response;
+  if (outcome.response) {
+    response.status = outcome.response->status;
+    response.headers = core::strip_hop_by_hop(outcome.response->headers);
+    response.body = std::move(outcome.response->body);
+    return response;
+  }
+  response.status = 502;
+  response.headers.emplace_back("Rag-Event-Id", outcome.record.event_id);
+  response.headers.emplace_back("Content-Type", "application/json");
+  response.body = fmt::format(R"({{"error":"{}","target":"{}","id":"{}"}})",
+                              core::json_escape(outcome.record.error),
+                              core::json_escape(outcome.record.target), outcome.record.event_id);
+  return response;
+}
+
+FanoutOptions
+fanout_options(const PipelineOptions& options)
+{
+  FanoutOptions fanout;
+  fanout.timeout = options.timeout;
+  fanout.retries = options.retries;
+  fanout.ordered = options.ordered;
+  fanout.preserve_host = options.preserve_host;
+  return fanout;
+}
+
+} // namespace
+
+std::string
+event_line(const core::Event& event, bool color)
+{
+  // Local wall-clock time, as the developer's other terminals show it.
+  const std::time_t seconds = static_cast<std::time_t>(event.time_us / 1000000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  const std::string clock = fmt::format("{:02}:{:02}:{:02}.{:03}", local.tm_hour, local.tm_min,
+                                        local.tm_sec, (event.time_us / 1000) % 1000);
+  std::string line =
+      fmt::format("{}  {} {}  {}  {}", util::colorize(clock, util::Color::gray, color),
+                  util::colorize(core::terminal_line(event.method), util::Color::bold, color),
+                  core::terminal_line(event.target), util::human_size(event.body.size()),
+                  util::colorize(core::short_id(event.id), util::Color::cyan, color));
+  if (!event.verdict.empty()) {
+    const util::Color verdict_color =
+        event.verdict == "valid" ? util::Color::green : util::Color::red;
+    line += "  " +
+            util::colorize("signature " + core::terminal_line(event.verdict), verdict_color, color);
+  }
+  return line;
+}
+
+PendingResponse::PendingResponse(SenderResponse ready) : m_ready(std::move(ready)) {}
+
+PendingResponse::PendingResponse(std::future<PrimaryOutcome> primary)
+    : m_primary(std::move(primary))
+{}
+
+SenderResponse
+PendingResponse::get()
+{
+  if (m_ready) {
+    return std::move(*m_ready);
+  }
+  return primary_response(m_primary.get());
+}
+
+CapturePipeline::CapturePipeline(PipelineOptions options, core::HttpClient& client,
+                                 core::EventLogWriter& log, core::Clock& clock, core::IdSource& ids,
+                                 PrintFn print)
+    : m_options(std::move(options)), m_log(log), m_clock(clock), m_ids(ids),
+      m_print(std::move(print))
+{
+  auto on_delivery = [this](const core::Delivery& delivery) {
+    print_line(m_options.json
+                   ? core::to_json_line(delivery)
+                   : fmt::format("  {}  {}", core::render_delivery_line(delivery, m_options.color),
+                                 core::short_id(delivery.event_id)));
+  };
+  m_fanout = std::make_unique<Fanout>(fanout_options(m_options), client, log, clock, ids,
+                                      std::move(on_delivery));
+}
+
+void
+CapturePipeline::print_line(const std::string& line)
+{
+  if (m_print) {
+    m_print(line);
+  } else {
+    util::write_line(stdout, line);
+  }
+}
+
+SenderResponse
+CapturePipeline::handle(core::HttpRequest&& request, const CaptureOrigin& origin)
+{
+  std::unique_lock order_lock(m_order_mutex, std::defer_lock);
+  if (m_options.ordered) {
+    order_lock.lock();
+  }
+  PendingResponse pending = forward(capture(std::move(request), origin));
+  if (order_lock.owns_lock()) {
+    order_lock.unlock();
+  }
+  return pending.get();
+}
+
+CapturedRequest
+CapturePipeline::capture(core::HttpRequest&& request, const CaptureOrigin& origin)
+{
+  core::RoutingDecision decision =
+      core::route_request(m_options.routing, request.method, request.target, request.headers);
+  CapturedRequest captured;
+  captured.policy =
+      m_options.respond ? *m_options.respond : decision.respond.value_or(core::RespondPolicy{});
+
+  core::Event event;
+  event.time_us = m_clock.now_us();
+  event.id = m_ids.next("evt", event.time_us);
+  event.source = origin.source;
+  event.remote = origin.remote;
+  event.method = std::move(request.method);
+  event.target = std::move(request.target);
+  event.http_version = std::move(request.http_version);
+  event.headers = std::move(request.headers);
+  event.body = std::move(request.body);
+  event.chunked = request.chunked;
+  event.relay_id = origin.relay_id;
+  // Verification always runs on the body bytes exactly as received.
+  const auto& specs = decision.verify.empty() ? m_options.verify : decision.verify;
+  bool rejected = false;
+  if (!specs.empty()) {
+    const std::int64_t now_us = origin.verify_time_us != 0 ? origin.verify_time_us : event.time_us;
+    const core::Verdict verdict = core::verify_any(specs, event.headers, event.body, now_us);
+    event.verdict = verdict.text();
+    rejected = m_options.reject_invalid && !verdict.is_valid();
+  }
+
+  const std::string line = core::to_json_line(event);
+  if (auto written = m_log.append(line); !written) {
+    // Never acknowledge what is not in the log: the sender may retry.
+    util::write_line(
+        stderr, fmt::format("rag: error: {} ({})", written.error().message, written.error().hint));
+    captured.answer = SenderResponse{500,
+                                     {{"Content-Type", "application/json"}},
+                                     R"({"error":"rag could not write the event log"})"};
+    return captured;
+  }
+  captured.logged = true;
+  captured.event_id = event.id;
+  m_captured.fetch_add(1, std::memory_order_relaxed);
+  print_line(m_options.json ? line : event_line(event, m_options.color));
+
+  if (rejected) {
+    captured.answer =
+        SenderResponse{401,
+                       {{"Rag-Event-Id", event.id}, {"Content-Type", "application/json"}},
+                       fmt::format(R"({{"error":"{}","id":"{}"}})",
+                                   core::json_escape("signature " + event.verdict), event.id)};
+    return captured;
+  }
+  if (decision.destinations.empty()) {
+    captured.answer =
+        own_response(captured.policy.primary ? 200 : captured.policy.status, event.id);
+    return captured;
+  }
+  auto payload = std::make_shared<Payload>();
+  payload->event_id = event.id;
+  payload->method = std::move(event.method);
+  payload->target = std::move(event.target);
+  payload->headers = std::move(event.headers);
+  payload->body = std::make_shared<const std::string>(std::move(event.body));
+  payload->context = origin.context;
+  captured.payload = std::move(payload);
+  captured.destinations = std::move(decision.destinations);
+  return captured;
+}
+
+PendingResponse
+CapturePipeline::forward(CapturedRequest&& captured)
+{
+  if (captured.answer) {
+    return PendingResponse(std::move(*captured.answer));
+  }
+  auto primary = m_fanout->dispatch(std::move(captured.payload), captured.destinations,
+                                    captured.policy.primary);
+  if (!captured.policy.primary) {
+    return PendingResponse(own_response(captured.policy.status, captured.event_id));
+  }
+  return PendingResponse(std::move(primary));
+}
+
+bool
+CapturePipeline::wait_for_capacity(std::size_t max_pending, std::chrono::milliseconds limit)
+{
+  return m_fanout->wait_for_capacity(max_pending, limit);
+}
+
+std::size_t
+CapturePipeline::drain(std::chrono::milliseconds limit)
+{
+  return m_fanout->drain(limit);
+}
+
+} // namespace rag::commands

@@ -1,0 +1,157 @@
+#pragma once
+
+// The capture-and-forward pipeline `rag listen` and `rag tunnel` share: a request
+// becomes an event (id, time, signature verdict), goes into the log, is shown on the
+// terminal, and is fanned out to its destinations; the sender's answer comes from
+// the primary target, rag itself, or a rejection.
+
+#include "commands/fanout.hpp"
+#include "core/clock.hpp"
+#include "core/event_log.hpp"
+#include "core/forward_plan.hpp"
+#include "core/http_client.hpp"
+#include "core/http_request.hpp"
+#include "core/id.hpp"
+#include "core/record.hpp"
+#include "core/routing.hpp"
+#include "core/signature.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rag::commands {
+
+// What decides where captured requests go and how they are checked and shown.
+struct PipelineOptions
+{
+  core::RoutingTable routing;
+  std::optional<core::RespondPolicy> respond; // overrides the routes' policies when set
+  std::chrono::milliseconds timeout{30'000};  // per delivery attempt
+  int retries = 0;
+  bool ordered = false;
+  bool preserve_host = false;
+  std::vector<core::SignatureSpec> verify; // for requests no route verifies
+  bool reject_invalid = false;             // answer 401 to a request that fails them
+  bool json = false;                       // print log records instead of terminal lines
+  bool color = false;                      // colour the terminal lines
+};
+
+// Where a request came from, as the caller (a listener or a tunnel) knows it.
+struct CaptureOrigin
+{
+  std::string source;           // the event's source: "listen:ADDR", "tunnel:URL"
+  std::string remote;           // the sender "IP:PORT"; may be empty
+  std::string relay_id;         // the relay's id for the event (tunnel); else empty
+  core::ForwardContext context; // X-Forwarded-* and Host policy for its deliveries
+  // The time signature timestamps are checked against; 0 means the capture time. A
+  // tunnel passes when the relay received the request, so events it catches up on
+  // later are judged as the relay would have judged them.
+  std::int64_t verify_time_us = 0;
+};
+
+// The answer a sender gets.
+struct SenderResponse
+{
+  int status = 200;
+  core::Headers headers;
+  std::string body;
+};
+
+// A request that went through capture: answered already, or ready to forward.
+struct CapturedRequest
+{
+  std::string event_id;                        // empty when the event could not be logged
+  bool logged = false;                         // the event is in the log
+  std::optional<SenderResponse> answer;        // set when nothing is to be forwarded (500, 401, no
+                                               // destination)
+  std::shared_ptr<Payload> payload;            // else: what to forward,
+  std::vector<core::Destination> destinations; // where to,
+  core::RespondPolicy policy;                  // and how the sender is answered
+};
+
+// The answer to a captured request: known now, or once the primary target answers.
+class PendingResponse
+{
+public:
+  // An answer that is already known.
+  explicit PendingResponse(SenderResponse ready);
+  // The primary target's answer (502 when it gave none), once it arrives.
+  explicit PendingResponse(std::future<PrimaryOutcome> primary);
+
+  // Wait for and return the answer; call once.
+  SenderResponse get();
+
+private:
+  std::optional<SenderResponse> m_ready;
+  std::future<PrimaryOutcome> m_primary;
+};
+
+// Captures requests into the log and forwards them. Safe to call from many threads.
+class CapturePipeline
+{
+public:
+  // Receives each line for stdout (an event or a delivery, terminal form or JSON).
+  using PrintFn = std::function<void(const std::string&)>;
+
+  // `print` defaults to writing the line to stdout.
+  CapturePipeline(PipelineOptions options, core::HttpClient& client, core::EventLogWriter& log,
+                  core::Clock& clock, core::IdSource& ids, PrintFn print = {});
+  CapturePipeline(const CapturePipeline&) = delete;
+  CapturePipeline& operator=(const CapturePipeline&) = delete;
+
+  // Capture, log, show and forward `request`, and return the sender's answer (waiting
+  // for the primary target when the policy says so). In ordered mode requests are
+  // logged and dispatched in one order.
+  SenderResponse handle(core::HttpRequest&& request, const CaptureOrigin& origin);
+
+  // The first half of handle(): build the event (new id, capture time, verdict), append
+  // it to the log and print it. A log that cannot be written gives an answer of 500 and
+  // `logged` false (never acknowledge what is not in the log); a failed signature with
+  // reject_invalid gives 401; a request no destination takes gives rag's own answer.
+  CapturedRequest capture(core::HttpRequest&& request, const CaptureOrigin& origin);
+
+  // The second half of handle(): dispatch a captured request to its destinations and
+  // return its answer, pending while the primary target is called. In unordered mode
+  // the primary's first attempt runs on the calling thread.
+  PendingResponse forward(CapturedRequest&& captured);
+
+  // Wait until fewer than `max_pending` deliveries are queued or running, or `limit`
+  // passed; return true when there is room.
+  bool wait_for_capacity(std::size_t max_pending, std::chrono::milliseconds limit);
+
+  // Wait until every delivery finished or `limit` passed; return how many are left.
+  std::size_t drain(std::chrono::milliseconds limit);
+
+  // Events captured (logged) so far.
+  std::uint64_t captured_count() const { return m_captured.load(); }
+
+  const PipelineOptions& options() const { return m_options; }
+
+private:
+  void print_line(const std::string& line);
+
+  PipelineOptions m_options;
+  core::EventLogWriter& m_log;
+  core::Clock& m_clock;
+  core::IdSource& m_ids;
+  PrintFn m_print;
+  std::unique_ptr<Fanout> m_fanout;
+  std::atomic<std::uint64_t> m_captured{0};
+  // In ordered mode the log order and the delivery order must be the same.
+  std::mutex m_order_mutex;
+};
+
+// Return the terminal line shown for a captured event: local time, method, target,
+// size, short id and the signature verdict when there is one.
+std::string event_line(const core::Event& event, bool color);
+
+} // namespace rag::commands

@@ -1,0 +1,172 @@
+#pragma once
+
+// The state of `rag relay` without any sockets: channels, their bounded backlogs,
+// subscriber cursors and sync-mode reply waiters (docs/relay-protocol.md).
+
+#include "core/clock.hpp"
+#include "core/id.hpp"
+#include "core/relay_message.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rag::commands {
+
+struct RelayHubOptions
+{
+  std::size_t backlog_count = 1000;                   // events held per channel
+  std::int64_t backlog_age_us = 3600LL * 1000 * 1000; // events older than this go
+  std::size_t backlog_bytes = std::size_t{64} << 20;  // SSE frame bytes per channel
+  std::size_t answered_memory = 1000;                 // replied ids kept for 409s
+};
+
+// One published webhook as the hub holds it.
+struct HeldEvent
+{
+  std::string id;
+  std::int64_t time_us = 0;
+  std::string method;
+  std::string target; // relative to the channel, as in the message's `rag.target`
+  std::size_t body_size = 0;
+  std::string frame; // the whole SSE frame subscribers receive (id: + data:)
+};
+using HeldEventPtr = std::shared_ptr<const HeldEvent>;
+
+// What a subscriber reads next (see RelayHub::next).
+struct RelayBatch
+{
+  std::vector<HeldEventPtr> events; // in id order, each newer than the cursor was
+  bool gap = false;                 // events newer than the cursor were evicted before it read them
+  bool closed = false;              // the hub was shut down: end the stream
+};
+
+// How a sync-mode sender's wait ended.
+struct RelayAwait
+{
+  enum class Kind { reply, timeout, shutdown } kind = Kind::timeout;
+  core::RelayReply reply; // when kind == reply
+};
+
+// The answer to a tunnel's reply post.
+enum class ReplyOutcome {
+  accepted,    // the first reply: handed to the waiting sender (204)
+  duplicate,   // the event was answered already (409)
+  not_waiting, // no sender waits for that event (404)
+};
+
+class RelayHub;
+struct RelayChannel; // one channel's state; defined in relay_hub.cpp
+
+// One subscriber's cursor on a channel; unsubscribes when destroyed. Only its own
+// connection thread uses it, so a slow subscriber never holds up anyone else.
+class RelaySubscription
+{
+public:
+  ~RelaySubscription();
+  RelaySubscription(const RelaySubscription&) = delete;
+  RelaySubscription& operator=(const RelaySubscription&) = delete;
+
+  // The id the stream's `ready` event carries: the resume point when one was given
+  // (so a client that drops before the replay resumes from it), else the channel's
+  // position (the newest held id, or a position id that sorts before any later event).
+  const std::string& ready_id() const { return m_ready_id; }
+  // True when events after the given Last-Event-ID may have been lost: some were
+  // evicted from the backlog, or the channel was created after that id (the relay
+  // restarted, or forgot the channel while it was idle and empty).
+  bool gap() const { return m_gap; }
+  // The id of the last event this subscriber was given (or ready_id()).
+  const std::string& cursor() const { return m_cursor; }
+
+private:
+  friend class RelayHub;
+  RelaySubscription(std::shared_ptr<RelayChannel> channel, std::string ready_id, std::string cursor,
+                    bool gap);
+
+  std::shared_ptr<RelayChannel> m_channel;
+  std::string m_ready_id;
+  std::string m_cursor;
+  bool m_gap = false;
+};
+
+// Channels (created on first use) with per-channel backlogs bounded by count, age
+// and bytes; strictly increasing event ids; subscribers with cursors; sync-mode
+// waiters. Thread-safe; publishing never waits for subscribers.
+class RelayHub
+{
+public:
+  RelayHub(RelayHubOptions options, core::Clock& clock, core::IdSource& ids);
+  ~RelayHub();
+  RelayHub(const RelayHub&) = delete;
+  RelayHub& operator=(const RelayHub&) = delete;
+
+  // Give `request` an id and time, build its SSE frame (with the sync-mode `reply`
+  // path "/_rag/reply/CHANNEL/ID" when `await_reply`), append it to `channel`'s
+  // backlog, evict what falls outside the bounds (never the new event) and wake the
+  // channel's subscribers. With `await_reply` a waiter is registered before anyone
+  // can see the event; the caller must then call await_reply() for it.
+  HeldEventPtr publish(const std::string& channel, core::RelayedRequest request,
+                       bool await_reply = false);
+
+  // Subscribe to `channel`, resuming after `last_event_id` when it is a valid id
+  // (an id newer than anything published is taken as "now"); otherwise live only.
+  std::unique_ptr<RelaySubscription> subscribe(const std::string& channel,
+                                               std::string_view last_event_id = {});
+
+  // Return the held events newer than the subscription's cursor (advancing it), waiting
+  // up to `max_wait` for one to be published; an empty batch means the wait ran out.
+  RelayBatch next(RelaySubscription& subscription, std::chrono::milliseconds max_wait);
+
+  // Wait up to `timeout` for the reply to event `id` of `channel`, published with
+  // await_reply; the first reply posted wins.
+  RelayAwait await_reply(const std::string& channel, const std::string& id,
+                         std::chrono::milliseconds timeout);
+
+  // Hand a tunnel's reply to the sender waiting for event `id` of `channel`.
+  ReplyOutcome post_reply(const std::string& channel, const std::string& id,
+                          core::RelayReply reply);
+
+  // Return up to `count` of the channel's newest held events, newest first.
+  std::vector<HeldEventPtr> recent(const std::string& channel, std::size_t count);
+
+  // Return how many subscribers `channel` has right now.
+  std::size_t subscriber_count(const std::string& channel);
+
+  // Return the number of channels that exist (hold events, subscribers or waiters).
+  std::size_t channel_count();
+
+  // Wake every waiting subscriber and sender: next() returns closed batches and
+  // await_reply() returns shutdown from now on. Idempotent.
+  void shutdown();
+
+private:
+  // Return the channel named `name` locked, creating it when `create`; null when it
+  // does not exist and `create` is false.
+  std::shared_ptr<RelayChannel> find_locked(const std::string& name, bool create,
+                                            std::unique_lock<std::mutex>& lock);
+  // Drop events older than the age bound, then the oldest while over the count or
+  // byte bound (the newest always stays); the channel's lock is held.
+  void evict(RelayChannel& channel, std::int64_t now_us);
+  // Now and then: apply the age bound everywhere and forget idle, empty channels.
+  void sweep(std::int64_t now_us);
+  // An id that sorts after every id issued so far and before any issued later.
+  std::string position_id(std::int64_t now_us);
+
+  RelayHubOptions m_options;
+  core::Clock& m_clock;
+  core::IdSource& m_ids;
+  std::atomic<std::int64_t> m_last_issued_us{0}; // time part of the newest id issued
+  std::mutex m_mutex;                            // guards the members below
+  std::map<std::string, std::shared_ptr<RelayChannel>, std::less<>> m_channels;
+  std::int64_t m_last_sweep_us = 0;
+  bool m_shut_down = false;
+};
+
+} // namespace rag::commands

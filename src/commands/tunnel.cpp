@@ -1,0 +1,581 @@
+#include "commands/tunnel.hpp"
+
+#include "commands/signal_stopper.hpp"
+#include "core/event_log.hpp"
+#include "core/event_view.hpp"
+#include "core/forward_plan.hpp"
+#include "core/id.hpp"
+#include "core/retry.hpp"
+#include "core/signature.hpp"
+#include "net/forward_client.hpp"
+#include "net/sse_client.hpp"
+#include "util/terminal.hpp"
+#include "util/text.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <map>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace rag::commands {
+
+namespace {
+
+// A connection that lasted this long counts as a success: the backoff starts over.
+constexpr auto k_stable_connection = std::chrono::seconds(30);
+// The first reconnect waits half to all of this (jitter); each failure doubles it.
+constexpr std::chrono::milliseconds k_backoff_base{250};
+constexpr std::chrono::milliseconds k_backoff_cap{10'000};
+
+// What Ctrl-C stops: first the stream (while a channel is being set up), then the
+// tunnel; also an interruptible wait.
+class StopRequest
+{
+public:
+  void request()
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopped = true;
+    m_changed.notify_all();
+    // Called under the lock so that on_stop() can replace it before its target goes away.
+    if (m_action) {
+      m_action();
+    }
+  }
+
+  // Run `action` on a stop request (at once when one came already); {} clears it.
+  void on_stop(std::function<void()> action)
+  {
+    std::lock_guard lock(m_mutex);
+    m_action = std::move(action);
+    if (m_stopped && m_action) {
+      m_action();
+    }
+  }
+
+  // Wait `delay` unless a stop request comes first; return true when none came.
+  bool wait(std::chrono::milliseconds delay)
+  {
+    std::unique_lock lock(m_mutex);
+    return !m_changed.wait_for(lock, delay, [this] { return m_stopped; });
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  bool m_stopped = false;
+  std::function<void()> m_action;
+};
+
+double
+random01()
+{
+  static thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+}
+
+std::string
+format_delay(std::chrono::milliseconds delay)
+{
+  return fmt::format("{:.1f}s", static_cast<double>(delay.count()) / 1000.0);
+}
+
+// A refusal that asking again will not change.
+bool
+is_permanent_refusal(int status)
+{
+  return status >= 400 && status < 500 && status != 408 && status != 425 && status != 429;
+}
+
+} // namespace
+
+core::HttpRequest
+to_http_request(core::RelayedRequest&& relayed)
+{
+  core::HttpRequest request;
+  request.method = std::move(relayed.method);
+  request.target = std::move(relayed.target);
+  request.http_version = std::move(relayed.http_version);
+  request.headers = std::move(relayed.headers);
+  request.body = std::move(relayed.body);
+  for (const auto& [name, value] : request.headers) {
+    if (util::iequals(name, "transfer-encoding") &&
+        util::to_lower(value).find("chunked") != std::string::npos) {
+      request.chunked = true;
+    }
+  }
+  return request;
+}
+
+// The threads that wait for local answers and post them to the relay (sync mode), at
+// most `max` at once; finished ones are joined as new ones start.
+struct Tunnel::Replies
+{
+  explicit Replies(std::size_t limit) : max(limit == 0 ? 1 : limit) {}
+
+  void run(std::function<void()> task)
+  {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [this] { return active < max; });
+    reap();
+    ++active;
+    const std::uint64_t key = next++;
+    // The thread cannot finish before it is in `threads`: it needs the lock held here.
+    threads.emplace(key, std::thread([this, key, task = std::move(task)] {
+                      task();
+                      std::lock_guard done(mutex);
+                      --active;
+                      finished.push_back(key);
+                      changed.notify_all();
+                    }));
+  }
+
+  void wait_all()
+  {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [this] { return active == 0; });
+    reap();
+  }
+
+  // Join the threads that said they are done (they no longer need the lock). Called
+  // with `mutex` held.
+  void reap()
+  {
+    for (const std::uint64_t key : finished) {
+      auto it = threads.find(key);
+      it->second.join();
+      threads.erase(it);
+    }
+    finished.clear();
+  }
+
+  std::size_t max;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t active = 0;
+  std::uint64_t next = 0;
+  std::map<std::uint64_t, std::thread> threads;
+  std::vector<std::uint64_t> finished;
+};
+
+Tunnel::Tunnel(TunnelConfig config, core::EventStream& stream, CapturePipeline& pipeline,
+               TunnelHooks hooks)
+    : m_config(std::move(config)), m_stream(stream), m_pipeline(pipeline),
+      m_hooks(std::move(hooks)), m_source("tunnel:" + m_config.channel.display),
+      m_replies(std::make_unique<Replies>(m_config.max_replies))
+{}
+
+Tunnel::~Tunnel()
+{
+  m_replies->wait_all();
+}
+
+bool
+Tunnel::stopping() const
+{
+  std::lock_guard lock(m_mutex);
+  return m_stopping;
+}
+
+void
+Tunnel::stop()
+{
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_stop_changed.notify_all();
+  m_stream.stop();
+}
+
+std::uint64_t
+Tunnel::received() const
+{
+  std::lock_guard lock(m_mutex);
+  return m_received;
+}
+
+std::uint64_t
+Tunnel::skipped() const
+{
+  std::lock_guard lock(m_mutex);
+  return m_skipped;
+}
+
+void
+Tunnel::status(const std::string& line)
+{
+  if (m_hooks.status) {
+    m_hooks.status(line);
+  } else {
+    util::write_line(stderr, line);
+  }
+}
+
+bool
+Tunnel::wait(std::chrono::milliseconds delay)
+{
+  if (m_hooks.sleep) {
+    return m_hooks.sleep(delay) && !stopping();
+  }
+  std::unique_lock lock(m_mutex);
+  return !m_stop_changed.wait_for(lock, delay, [this] { return m_stopping; });
+}
+
+Result<int>
+Tunnel::run(std::chrono::milliseconds drain_limit)
+{
+  m_resume_id = m_config.resume_id;
+  m_handled.add(m_config.resume_id);
+  Result<int> outcome = 0;
+  int failures = 0;
+  while (!stopping()) {
+    const core::StreamRequest request{m_config.channel.url, m_resume_id, m_config.token};
+    m_parser = std::make_unique<core::SseParser>();
+    m_prev_id.clear();
+    m_abort_reason.clear();
+    m_connection_messages = 0;
+    const auto started = std::chrono::steady_clock::now();
+    auto on_open = [this] {
+      status(m_resume_id.empty() ? fmt::format("Connected to {}.", m_config.channel.display)
+                                 : fmt::format("Connected to {} (resuming after {}).",
+                                               m_config.channel.display, m_resume_id));
+    };
+    core::StreamEnd end = m_stream.subscribe(
+        request, on_open, [this](std::string_view bytes) { return on_bytes(bytes); });
+    if (stopping()) {
+      break;
+    }
+    if (!m_abort_reason.empty()) {
+      end.kind = core::StreamEnd::Kind::failed;
+      end.message = m_abort_reason;
+    } else if (end.kind == core::StreamEnd::Kind::stopped) {
+      break;
+    }
+    if (end.kind == core::StreamEnd::Kind::refused && is_permanent_refusal(end.status)) {
+      const bool auth = end.status == 401 || end.status == 403;
+      outcome = error(
+          fmt::format("{} refused the subscription: {}", m_config.channel.display, end.message),
+          auth ? (m_config.token.empty() ? "the relay wants a token: pass --token "
+                                           "or set RAG_RELAY_TOKEN"
+                                         : "check --token / RAG_RELAY_TOKEN")
+               : "check the channel URL");
+      break;
+    }
+    const bool stable =
+        end.opened && (m_connection_messages > 0 ||
+                       std::chrono::steady_clock::now() - started >= k_stable_connection);
+    failures = stable ? 1 : failures + 1;
+    status(end.opened ? fmt::format("Disconnected: {}.", end.message)
+                      : fmt::format("Cannot connect to the relay: {}.", end.message));
+    const auto delay =
+        core::backoff_delay(failures, m_hooks.random01 ? m_hooks.random01() : random01(), {},
+                            k_backoff_base, k_backoff_cap);
+    status(fmt::format("Reconnecting in {}...", format_delay(delay)));
+    if (!wait(delay)) {
+      break;
+    }
+  }
+
+  const std::size_t left = m_pipeline.drain(drain_limit);
+  m_replies->wait_all();
+  if (left > 0) {
+    status(fmt::format("rag: warning: {} deliveries were not finished; their events are in the "
+                       "log",
+                       left));
+  }
+  return outcome;
+}
+
+bool
+Tunnel::on_bytes(std::string_view bytes)
+{
+  if (stopping()) {
+    return false;
+  }
+  std::vector<core::SseEvent> events = m_parser->feed(bytes);
+  for (const auto& event : events) {
+    // Events not handled before a stop are not marked handled: the next run gets them.
+    if (stopping()) {
+      return false;
+    }
+    if (on_message(event) == Outcome::abort) {
+      return false;
+    }
+  }
+  if (m_parser->failed()) {
+    m_abort_reason = "an event in the stream was too large";
+    return false;
+  }
+  return true;
+}
+
+Tunnel::Outcome
+Tunnel::on_message(const core::SseEvent& event)
+{
+  // The parser repeats the last id on events without an `id:` line of their own; only
+  // a changed id names this event.
+  const bool own_id = event.id != m_prev_id;
+  m_prev_id = event.id;
+  if (event.event == "ready") {
+    // Where the channel stood when first connected: resuming from there later loses
+    // nothing published in between, even before the first webhook.
+    if (m_resume_id.empty() && !event.id.empty()) {
+      m_resume_id = event.id;
+    }
+    return Outcome::handled;
+  }
+  if (event.event == "gap") {
+    // rag relay: what was asked for is partly gone (backlog limits, a relay restart).
+    const auto gap = nlohmann::json::parse(event.data, nullptr, false);
+    const auto text = [&gap](const char* key) {
+      return gap.is_object() && gap.contains(key) && gap[key].is_string()
+                 ? core::terminal_line(gap[key].get<std::string>())
+                 : std::string("?");
+    };
+    status(fmt::format("rag: warning: the relay lost webhooks after {}: {}", text("after"),
+                       text("message")));
+    return Outcome::handled;
+  }
+  if (!event.event.empty() && event.event != "message") {
+    return Outcome::handled; // ping and anything newer
+  }
+
+  auto parsed = core::parse_relay_message(event.data);
+  const std::string id =
+      parsed && !parsed->id.empty() ? parsed->id : (own_id ? event.id : std::string());
+  if (m_handled.contains(id)) {
+    std::lock_guard lock(m_mutex);
+    ++m_skipped;
+    return Outcome::skipped;
+  }
+  auto mark_handled = [&] {
+    m_handled.add(id);
+    if (!id.empty()) {
+      m_resume_id = id;
+    }
+  };
+  if (!parsed) {
+    status(fmt::format("rag: warning: skipped a message that is not a webhook{}: {}",
+                       id.empty() ? "" : " (" + core::terminal_line(id) + ")",
+                       parsed.error().message));
+    mark_handled();
+    return Outcome::handled;
+  }
+  if (parsed->target.empty() || parsed->target.front() != '/') {
+    status(fmt::format("rag: warning: skipped a message whose target is not a path{}: '{}'",
+                       id.empty() ? "" : " (" + core::terminal_line(id) + ")",
+                       core::terminal_line(parsed->target)));
+    mark_handled();
+    return Outcome::handled;
+  }
+  if (!handle_request(std::move(*parsed), id)) {
+    return Outcome::abort;
+  }
+  mark_handled();
+  ++m_connection_messages;
+  std::lock_guard lock(m_mutex);
+  ++m_received;
+  return Outcome::handled;
+}
+
+bool
+Tunnel::handle_request(core::RelayedRequest&& relayed, const std::string& id)
+{
+  // Bound the deliveries in flight: a long backlog must not pile up in memory.
+  while (!m_pipeline.wait_for_capacity(m_config.max_pending, std::chrono::seconds(1))) {
+    if (stopping()) {
+      return false;
+    }
+  }
+  std::string reply_url;
+  if (m_config.respond_back && !relayed.reply.empty()) {
+    auto resolved = resolve_reply_url(m_config.channel.base, relayed.reply);
+    if (resolved) {
+      reply_url = std::move(*resolved);
+    } else {
+      status(fmt::format("rag: warning: not answering the relay for {}: {}",
+                         core::terminal_line(id), resolved.error().message));
+    }
+  }
+
+  CaptureOrigin origin;
+  origin.source = m_source;
+  origin.remote = relayed.remote;
+  origin.relay_id = id;
+  origin.context = core::ForwardContext{core::remote_ip_of(relayed.remote), m_config.channel.scheme,
+                                        m_config.preserve_host};
+  origin.verify_time_us = relayed.time_us;
+  CapturedRequest captured = m_pipeline.capture(to_http_request(std::move(relayed)), origin);
+  if (!captured.logged) {
+    // Not marked handled: the relay sends it again after the reconnect.
+    m_abort_reason = "cannot write the event log";
+    return false;
+  }
+  if (reply_url.empty()) {
+    // Nobody waits for an answer: every delivery runs in the background.
+    captured.policy = core::RespondPolicy{false, 200};
+    m_pipeline.forward(std::move(captured));
+    return true;
+  }
+  const std::string event_id = captured.event_id;
+  if (captured.answer || m_pipeline.options().ordered) {
+    // Dispatched here, in stream order; only the answer is awaited elsewhere.
+    auto pending = std::make_shared<PendingResponse>(m_pipeline.forward(std::move(captured)));
+    m_replies->run(
+        [this, pending, reply_url, event_id] { send_reply(reply_url, event_id, pending->get()); });
+  } else {
+    // Unordered, the primary's first attempt runs on the thread that forwards.
+    auto shared = std::make_shared<CapturedRequest>(std::move(captured));
+    m_replies->run([this, shared, reply_url, event_id] {
+      send_reply(reply_url, event_id, m_pipeline.forward(std::move(*shared)).get());
+    });
+  }
+  return true;
+}
+
+void
+Tunnel::send_reply(const std::string& url, const std::string& event_id, SenderResponse answer)
+{
+  core::RelayReply reply;
+  reply.status = answer.status;
+  reply.headers = std::move(answer.headers);
+  reply.body = std::move(answer.body);
+  auto posted = m_stream.post_json(url, m_config.token, core::relay_reply_json(reply));
+  if (!posted) {
+    status(fmt::format("rag: warning: could not answer the relay for {}: {}",
+                       core::short_id(event_id), posted.error().message));
+  } else if (*posted == 404) {
+    status(fmt::format("rag: warning: the relay no longer waits for the answer to {} (404)",
+                       core::short_id(event_id)));
+  } else if (*posted == 409) {
+    status(fmt::format("rag: warning: the relay had an answer for {} already (409)",
+                       core::short_id(event_id)));
+  } else if (*posted >= 300) {
+    status(fmt::format("rag: warning: the relay answered {} to the answer for {}", *posted,
+                       core::short_id(event_id)));
+  }
+}
+
+Result<int>
+run_tunnel(const TunnelOptions& options)
+{
+  auto warn = [](const std::string& message) {
+    util::write_line(stderr, fmt::format("rag: warning: {}", message));
+  };
+  RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
+
+  // Before any other thread exists, so that they all inherit the blocked signals; the
+  // stopper (and its thread) goes before the request it calls.
+  StopRequest stop_request;
+  SignalStopper stopper([&stop_request] { stop_request.request(); });
+
+  net::SseClientOptions stream_options;
+  stream_options.insecure = options.insecure;
+  stream_options.read_timeout = options.read_timeout;
+  net::SseClient stream(stream_options);
+  stop_request.on_stop([&stream] { stream.stop(); });
+  // Whatever way this function returns, a late signal must not act on what is gone.
+  struct ClearStop
+  {
+    StopRequest& request;
+    ~ClearStop() { request.on_stop({}); }
+  } clear_stop{stop_request};
+
+  const bool color = util::color_enabled(stderr);
+  std::string channel_text = options.channel_url;
+  if (channel_text.empty()) {
+    for (int failures = 1;; ++failures) {
+      const core::NewChannel answer = stream.new_channel(options.relay_url);
+      if (!answer.url.empty()) {
+        channel_text = answer.url;
+        break;
+      }
+      if (answer.reached) {
+        return error(answer.error, "pass a channel URL, or another --relay");
+      }
+      const auto delay =
+          core::backoff_delay(failures, random01(), {}, k_backoff_base, k_backoff_cap);
+      util::write_line(stderr, fmt::format("Cannot reach the relay: {}. Retrying in {}...",
+                                           answer.error, format_delay(delay)));
+      if (!stop_request.wait(delay)) {
+        return 0;
+      }
+    }
+  }
+  auto channel = parse_channel_url(channel_text);
+  if (!channel) {
+    if (options.channel_url.empty()) {
+      return error(fmt::format("{} gave a channel URL rag cannot use: {}", options.relay_url,
+                               channel.error().message));
+    }
+    return channel.error();
+  }
+  const std::string source = "tunnel:" + channel->display;
+  RAG_TRY_ASSIGN(const std::string resume_id, find_resume_id(writer.path(), source));
+
+  core::SystemClock clock;
+  core::RandomIdSource ids;
+  net::ForwardClientOptions client_options;
+  client_options.insecure = options.insecure;
+  net::ForwardClient client(client_options);
+  PipelineOptions pipeline_options = options.pipeline;
+  pipeline_options.color = util::color_enabled(stdout);
+  CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids);
+
+  if (options.channel_url.empty()) {
+    util::write_line(stderr,
+                     fmt::format("New channel: {}  (point your webhooks here)",
+                                 util::colorize(channel->display, util::Color::bold, color)));
+  }
+  const auto& routing = options.pipeline.routing;
+  std::string targets;
+  for (const auto& target : routing.forward_to) {
+    targets += (targets.empty() ? "" : ", ") + target.url;
+  }
+  if (targets.empty()) {
+    targets = routing.routes.empty() ? "nowhere (capturing only)" : "the routes below";
+  }
+  util::write_line(stderr, fmt::format("Forwarding {} to {} (log: {}). Press Ctrl-C to stop.",
+                                       channel->display, targets, writer.path()));
+  for (const auto& rule : routing.routes) {
+    for (const auto& target : rule.targets) {
+      util::write_line(stderr, fmt::format("  {} → {}", rule.name, target.url));
+    }
+  }
+  for (const auto& spec : options.pipeline.verify) {
+    util::write_line(
+        stderr, fmt::format("  verifying {} signatures{}", core::spec_label(spec),
+                            options.pipeline.reject_invalid ? " (not forwarding invalid)" : ""));
+  }
+  if (options.respond_back) {
+    util::write_line(stderr, "  answering the relay with the local service's responses");
+  }
+
+  TunnelConfig config;
+  config.channel = *channel;
+  config.token = options.token;
+  config.resume_id = resume_id;
+  config.respond_back = options.respond_back;
+  config.preserve_host = options.pipeline.preserve_host;
+  Tunnel tunnel(std::move(config), stream, pipeline);
+  stop_request.on_stop([&tunnel] { tunnel.stop(); });
+  Result<int> outcome = tunnel.run();
+  stop_request.on_stop([&stream] { stream.stop(); }); // the tunnel goes before the stream
+  if (!outcome) {
+    return outcome;
+  }
+  const std::uint64_t skipped = tunnel.skipped();
+  util::write_line(
+      stderr,
+      fmt::format("Stopped. {} webhook(s) received this session{}.", tunnel.received(),
+                  skipped > 0 ? fmt::format(" ({} repeat(s) skipped)", skipped) : std::string()));
+  return outcome;
+}
+
+} // namespace rag::commands

@@ -1,0 +1,133 @@
+#pragma once
+
+// `rag tunnel`: the local half of a tunnel. It subscribes to a relay channel (rag
+// relay, smee.io or gosmee), captures every webhook into the local log and forwards it
+// with the same pipeline as `rag listen`, resuming after the last event it holds.
+
+#include "commands/capture_pipeline.hpp"
+#include "commands/channel_url.hpp"
+#include "commands/handled_ids.hpp"
+#include "core/event_stream.hpp"
+#include "core/http_request.hpp"
+#include "core/relay_message.hpp"
+#include "core/sse.hpp"
+#include "util/result.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace rag::commands {
+
+// Return the request a relayed webhook is captured as: method, raw target, version,
+// headers and body as the relay carried them; `chunked` when its headers say it came
+// chunked (the relay carries the de-chunked body).
+core::HttpRequest to_http_request(core::RelayedRequest&& relayed);
+
+// What a Tunnel needs besides its relay and pipeline.
+struct TunnelConfig
+{
+  ChannelUrl channel;
+  std::string token;         // for subscribing and replies; may be empty
+  std::string resume_id;     // newest relay id the log holds for the channel; may be empty
+  bool respond_back = false; // post the local answer to each message's reply path
+  bool preserve_host = false;
+  std::size_t max_pending = 1024; // deliveries in flight before reading pauses
+  std::size_t max_replies = 32;   // sync-mode answers awaited at once
+};
+
+// Ways to watch or speed up a Tunnel in tests; unset members get real behaviour.
+struct TunnelHooks
+{
+  // Wait this long before reconnecting; return false when stopped meanwhile. The
+  // default waits on a condition that stop() interrupts.
+  std::function<bool(std::chrono::milliseconds)> sleep;
+  // Uniform in [0, 1), for the backoff's jitter.
+  std::function<double()> random01;
+  // Receives each connection-state or warning line (default: stderr).
+  std::function<void(const std::string&)> status;
+};
+
+// The tunnel's work: subscribe, turn each message into a captured and forwarded event,
+// skip repeats, answer the relay in sync mode, and reconnect with backoff, resuming
+// after the last handled id.
+class Tunnel
+{
+public:
+  Tunnel(TunnelConfig config, core::EventStream& stream, CapturePipeline& pipeline,
+         TunnelHooks hooks = {});
+  ~Tunnel();
+  Tunnel(const Tunnel&) = delete;
+  Tunnel& operator=(const Tunnel&) = delete;
+
+  // Run until stop() (then drain in-flight deliveries, bounded by `drain_limit`, and
+  // return 0) or until the relay refuses the subscription for good (401, 403, 404, ...:
+  // an Error).
+  Result<int> run(std::chrono::milliseconds drain_limit = std::chrono::seconds(10));
+
+  // Make run() return: the stream is aborted and waits are cut short. Safe to call
+  // from any thread.
+  void stop();
+
+  // Messages captured into the log since the start.
+  std::uint64_t received() const;
+  // Messages skipped as already handled.
+  std::uint64_t skipped() const;
+
+private:
+  struct Replies;
+  enum class Outcome { handled, skipped, abort };
+
+  bool stopping() const;
+  bool on_bytes(std::string_view bytes);
+  Outcome on_message(const core::SseEvent& event);
+  bool handle_request(core::RelayedRequest&& relayed, const std::string& id);
+  void send_reply(const std::string& url, const std::string& event_id, SenderResponse answer);
+  bool wait(std::chrono::milliseconds delay);
+  void status(const std::string& line);
+
+  TunnelConfig m_config;
+  core::EventStream& m_stream;
+  CapturePipeline& m_pipeline;
+  TunnelHooks m_hooks;
+  std::string m_source;
+
+  // Reader-thread state, for the connection in progress and across reconnects.
+  std::unique_ptr<core::SseParser> m_parser;
+  std::string m_resume_id; // sent as Last-Event-ID on the next connection
+  std::string m_prev_id;   // the id of the previous event on this connection
+  HandledIds m_handled;
+  std::string m_abort_reason; // why the reader dropped the connection
+  std::uint64_t m_connection_messages = 0;
+  std::uint64_t m_received = 0;
+  std::uint64_t m_skipped = 0;
+
+  mutable std::mutex m_mutex;
+  std::condition_variable m_stop_changed;
+  bool m_stopping = false;
+  std::unique_ptr<Replies> m_replies;
+};
+
+// Options of `rag tunnel`, validated.
+struct TunnelOptions
+{
+  std::string log_path;    // resolved (never empty)
+  std::string channel_url; // checked with parse_channel_url; empty: ask `relay_url`
+  std::string relay_url = "https://smee.io";
+  std::string token;
+  PipelineOptions pipeline; // routing, verification and delivery settings
+  bool insecure = false;    // accept self-signed certificates of targets and relay
+  bool respond_back = false;
+  std::chrono::milliseconds read_timeout{90'000}; // a silent stream is reconnected after this
+};
+
+// Subscribe to the channel (creating one first when none is given) and capture and
+// forward its webhooks until SIGINT/SIGTERM; returns the exit code.
+Result<int> run_tunnel(const TunnelOptions& options);
+
+} // namespace rag::commands

@@ -1,0 +1,225 @@
+#include "commands/capture_pipeline.hpp"
+#include "core/record_json.hpp"
+
+#include "support/log_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace rag;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Answers 201 from host "up" (with a hop-by-hop header) and refuses host "down".
+class FakeClient final : public core::HttpClient
+{
+public:
+  std::vector<core::OutgoingRequest> sent;
+  std::mutex mutex;
+
+  Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
+                                std::chrono::milliseconds) override
+  {
+    std::lock_guard lock(mutex);
+    sent.push_back(request);
+    if (target.host == "down") {
+      return error("connection refused");
+    }
+    core::HttpResult result;
+    result.status = 201;
+    result.headers = {{"Content-Type", "text/plain"}, {"Keep-Alive", "timeout=5"}};
+    result.body = "made";
+    return result;
+  }
+};
+
+struct Rig
+{
+  test::TempLog log;
+  core::EventLogWriter writer = open_writer(log.path);
+  test::StepClock clock;
+  core::RandomIdSource ids;
+  FakeClient client;
+  std::vector<std::string> lines;
+  std::mutex mutex;
+
+  static core::EventLogWriter open_writer(const std::string& path)
+  {
+    auto writer = core::EventLogWriter::open(path);
+    REQUIRE(writer.ok());
+    return std::move(writer).value();
+  }
+
+  commands::CapturePipeline make(commands::PipelineOptions options)
+  {
+    return commands::CapturePipeline(std::move(options), client, writer, clock, ids,
+                                     [this](const std::string& line) {
+                                       std::lock_guard lock(mutex);
+                                       lines.push_back(line);
+                                     });
+  }
+
+  std::vector<core::Event> events() const
+  {
+    std::vector<core::Event> out;
+    std::ifstream in(log.path);
+    for (std::string line; std::getline(in, line);) {
+      auto record = core::parse_record(line);
+      REQUIRE(record.ok());
+      if (auto* event = std::get_if<core::Event>(&*record)) {
+        out.push_back(*event);
+      }
+    }
+    return out;
+  }
+};
+
+core::HttpRequest
+request(const std::string& target = "/hook?x=1")
+{
+  core::HttpRequest r;
+  r.method = "POST";
+  r.target = target;
+  r.http_version = "HTTP/1.1";
+  r.headers = {{"Host", "rag.test"}, {"Content-Type", "application/json"}};
+  r.body = R"({"a":1})";
+  return r;
+}
+
+commands::CaptureOrigin
+origin()
+{
+  commands::CaptureOrigin o;
+  o.source = "tunnel:https://relay.test/c";
+  o.remote = "198.51.100.4:999";
+  o.relay_id = "r-1";
+  o.context = core::ForwardContext{"198.51.100.4", "https", false};
+  return o;
+}
+
+std::string
+header(const core::Headers& headers, const std::string& name)
+{
+  for (const auto& [n, v] : headers) {
+    if (n == name) {
+      return v;
+    }
+  }
+  return "<missing>";
+}
+
+commands::PipelineOptions
+forwarding_to(const std::string& url)
+{
+  commands::PipelineOptions options;
+  auto target = core::parse_target(url);
+  REQUIRE(target.ok());
+  options.routing.forward_to.push_back(*target);
+  return options;
+}
+
+} // namespace
+
+TEST_CASE("capture pipeline: no target: logged with its origin, answered by rag")
+{
+  Rig rig;
+  auto pipeline = rig.make({});
+  const commands::SenderResponse answer = pipeline.handle(request(), origin());
+  CHECK(answer.status == 200);
+  const auto events = rig.events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].source == "tunnel:https://relay.test/c");
+  CHECK(events[0].remote == "198.51.100.4:999");
+  CHECK(events[0].relay_id == "r-1");
+  CHECK(events[0].target == "/hook?x=1");
+  CHECK(events[0].body == R"({"a":1})");
+  CHECK(header(answer.headers, "Rag-Event-Id") == events[0].id);
+  CHECK(answer.body == R"({"id":")" + events[0].id + R"("})");
+  CHECK(pipeline.captured_count() == 1);
+  REQUIRE(rig.lines.size() == 1);
+  CHECK(rig.lines[0].find("POST /hook?x=1") != std::string::npos);
+}
+
+TEST_CASE("capture pipeline: the primary's answer goes back without hop-by-hop headers")
+{
+  Rig rig;
+  auto pipeline = rig.make(forwarding_to("http://up:3000"));
+  const commands::SenderResponse answer = pipeline.handle(request(), origin());
+  CHECK(answer.status == 201);
+  CHECK(answer.body == "made");
+  CHECK(answer.headers == core::Headers{{"Content-Type", "text/plain"}});
+  CHECK(pipeline.drain(5s) == 0);
+  REQUIRE(rig.client.sent.size() == 1);
+  // The caller's forward context reaches the delivery.
+  CHECK(header(rig.client.sent[0].headers, "X-Forwarded-For") == "198.51.100.4");
+  CHECK(header(rig.client.sent[0].headers, "X-Forwarded-Proto") == "https");
+  CHECK(rig.log.deliveries().size() == 1);
+}
+
+TEST_CASE("capture pipeline: a dead primary gives 502; --respond STATUS answers at once")
+{
+  SUBCASE("502")
+  {
+    Rig rig;
+    auto pipeline = rig.make(forwarding_to("http://down:3000"));
+    const commands::SenderResponse answer = pipeline.handle(request(), origin());
+    CHECK(answer.status == 502);
+    CHECK(answer.body.find("connection refused") != std::string::npos);
+  }
+  SUBCASE("202")
+  {
+    Rig rig;
+    auto options = forwarding_to("http://up:3000");
+    options.respond = core::RespondPolicy{false, 202};
+    auto pipeline = rig.make(options);
+    const commands::SenderResponse answer = pipeline.handle(request(), origin());
+    CHECK(answer.status == 202);
+    CHECK(pipeline.drain(5s) == 0);
+    CHECK(rig.client.sent.size() == 1);
+  }
+}
+
+TEST_CASE("capture pipeline: --reject-invalid answers 401 and forwards nothing")
+{
+  Rig rig;
+  auto options = forwarding_to("http://up:3000");
+  auto spec = core::parse_signature_spec("github=secret");
+  REQUIRE(spec.ok());
+  options.verify = {*spec};
+  options.reject_invalid = true;
+  auto pipeline = rig.make(options);
+  commands::CapturedRequest captured = pipeline.capture(request(), origin());
+  CHECK(captured.logged);
+  REQUIRE(captured.answer.has_value());
+  CHECK(captured.answer->status == 401);
+  const commands::SenderResponse answer = pipeline.forward(std::move(captured)).get();
+  CHECK(answer.status == 401);
+  CHECK(pipeline.drain(5s) == 0);
+  CHECK(rig.client.sent.empty());
+  const auto events = rig.events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].verdict == "invalid: no signature header");
+}
+
+TEST_CASE("capture pipeline: an event the log cannot take is answered 500")
+{
+  Rig rig;
+  auto pipeline = rig.make(forwarding_to("http://up:3000"));
+  std::filesystem::remove(rig.log.path);
+  std::filesystem::create_directory(rig.log.path);
+  commands::CapturedRequest captured = pipeline.capture(request(), origin());
+  CHECK_FALSE(captured.logged);
+  CHECK(captured.event_id.empty());
+  REQUIRE(captured.answer.has_value());
+  CHECK(captured.answer->status == 500);
+  CHECK(pipeline.forward(std::move(captured)).get().status == 500);
+  CHECK(pipeline.drain(5s) == 0);
+  CHECK(rig.client.sent.empty());
+  CHECK(pipeline.captured_count() == 0);
+}
