@@ -1,6 +1,7 @@
 #include "commands/listen.hpp"
 
 #include "commands/capture_pipeline.hpp"
+#include "commands/signal_stopper.hpp"
 #include "core/clock.hpp"
 #include "core/event_log.hpp"
 #include "core/id.hpp"
@@ -10,10 +11,7 @@
 
 #include <fmt/core.h>
 
-#include <csignal>
 #include <cstdio>
-#include <pthread.h>
-#include <thread>
 
 namespace rag::commands {
 
@@ -21,27 +19,6 @@ namespace {
 
 // How long Ctrl-C waits for deliveries still running or queued.
 constexpr std::chrono::seconds k_drain_limit{10};
-
-// Blocks SIGINT/SIGTERM in every thread and stops the server when one arrives.
-class SignalStopper
-{
-public:
-  explicit SignalStopper(net::CaptureServer& server)
-  {
-    sigemptyset(&m_set);
-    sigaddset(&m_set, SIGINT);
-    sigaddset(&m_set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &m_set, nullptr);
-    std::thread([this, &server] {
-      int signal = 0;
-      sigwait(&m_set, &signal);
-      server.stop();
-    }).detach();
-  }
-
-private:
-  sigset_t m_set{};
-};
 
 } // namespace
 
@@ -61,7 +38,7 @@ run_listen(const ListenOptions& options)
 
   // The signal thread must exist before any other thread so that they all
   // inherit the blocked mask and only it receives SIGINT/SIGTERM.
-  SignalStopper stopper(*server);
+  SignalStopper stopper([&server] { server->stop(); });
 
   core::SystemClock clock;
   core::RandomIdSource ids;
