@@ -84,12 +84,13 @@ start_rag_server() {
   printf -v "${name}_PORT" '%s' "${url##*:}"
 }
 
-# stop_rag_server NAME LABEL: SIGTERM it and expect a clean exit 0 within 10 seconds.
+# stop_rag_server NAME LABEL [SECONDS]: SIGTERM it and expect a clean exit 0 within
+# SECONDS (default 10).
 stop_rag_server() {
   local pid_var="${1}_PID"
-  local pid=${!pid_var}
+  local pid=${!pid_var} limit=${3:-10}
   kill -TERM "$pid"
-  wait_for 10 '! kill -0 '"$pid" || fail "$2 did not stop within 10 s of SIGTERM"
+  wait_for "$limit" '! kill -0 '"$pid" || fail "$2 did not stop within $limit s of SIGTERM"
   local rc=0
   wait "$pid" || rc=$?
   expect_eq "$rc" 0 "$2 exit code after SIGTERM"
@@ -291,15 +292,7 @@ wait_tunnel_connected() {
 }
 
 # stop_tunnel NAME: SIGTERM the tunnel and expect a clean exit 0 within 15 seconds.
-stop_tunnel() {
-  local pid_var="${1}_PID"
-  local pid=${!pid_var}
-  kill -TERM "$pid"
-  wait_for 15 '! kill -0 '"$pid" || fail "rag tunnel ($1) did not stop within 15 s of SIGTERM"
-  local rc=0
-  wait "$pid" || rc=$?
-  expect_eq "$rc" 0 "rag tunnel ($1) exit code after SIGTERM"
-}
+stop_tunnel() { stop_rag_server "$1" "rag tunnel ($1)" 15; }
 
 # start_tcp_proxy NAME TARGET_PORT [PORT]: start tests/support/tcp_proxy.py piping
 # 127.0.0.1:PORT (default: a free one) to 127.0.0.1:TARGET_PORT; sets NAME_PID, NAME_PORT.
