@@ -21,7 +21,7 @@ constexpr const char* k_relay_examples = R"(Examples:
   RAG_RELAY_TOKEN=s3cret rag relay --public-url https://relay.example.com
                                           subscribers need the token (publishing stays open)
   rag relay --sync-timeout 10s            senders wait for the tunnel's real answer
-  rag relay --backlog 5000 --backlog-age 24h
+  rag relay --backlog 50000 --backlog-age 24h --backlog-bytes 512MiB
                                           keep more for tunnels that were offline
 
 Routes: GET /new redirects to a fresh channel; any request to /CHANNEL or
@@ -37,7 +37,7 @@ struct RelayArgs
   std::string listen;
   std::string public_url;
   std::string token;
-  std::size_t backlog = 1000;
+  std::size_t backlog = 10000;
   std::string backlog_age = "1h";
   std::string backlog_bytes = "64MiB";
   std::string max_body = "25MiB";
@@ -141,7 +141,7 @@ add_relay(CLI::App& app)
       ->envname("RAG_RELAY_TOKEN")
       ->option_text("TOKEN");
   sub->add_option("--backlog", args->backlog,
-                  "Events kept per channel for subscribers that reconnect (default 1000)")
+                  "Events kept per channel for subscribers that reconnect (default 10000)")
       ->option_text("N");
   sub->add_option("--backlog-age", args->backlog_age,
                   "Drop kept events older than this (default 1h)")

@@ -22,7 +22,7 @@ namespace rag::commands {
 
 struct RelayHubOptions
 {
-  std::size_t backlog_count = 1000;                   // events held per channel
+  std::size_t backlog_count = 10000;                  // events held per channel
   std::int64_t backlog_age_us = 3600LL * 1000 * 1000; // events older than this go
   std::size_t backlog_bytes = std::size_t{64} << 20;  // SSE frame bytes per channel
   std::size_t answered_memory = 1000;                 // replied ids kept for 409s
