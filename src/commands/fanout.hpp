@@ -31,7 +31,7 @@ struct FanoutOptions
   bool preserve_host = false;
   bool replay = false;                       // mark delivery records as replays
   std::size_t max_recorded_body = 64 * 1024; // response body kept in a delivery record
-  std::size_t max_workers_per_target = 64;   // concurrent deliveries to one target
+  std::size_t max_workers_per_target = 8;    // concurrent deliveries to one target
   // Replace or add these headers on every planned request (core::apply_header_overrides;
   // `rag replay --set-header`).
   core::Headers set_headers;
