@@ -34,11 +34,36 @@ own_response(int status, const std::string& event_id)
   return response;
 }
 
+// The answer when the event could not be logged: never acknowledge what is not in the
+// log (the sender may retry).
+SenderResponse
+log_failure_response()
+{
+  return SenderResponse{500,
+                        {{"Content-Type", "application/json"}},
+                        R"({"error":"rag could not write the event log"})"};
+}
+
+// Move what a payload carries out of `event` (it is not used afterwards).
+std::shared_ptr<Payload>
+make_payload(core::Event& event, const CaptureOrigin& origin)
+{
+  auto payload = std::make_shared<Payload>();
+  payload->event_id = event.id;
+  payload->method = std::move(event.method);
+  payload->target = std::move(event.target);
+  payload->headers = std::move(event.headers);
+  payload->body = std::make_shared<const std::string>(std::move(event.body));
+  payload->context = origin.context;
+  return payload;
+}
+
 // The answer relayed from the primary target, or 502 when it did not answer.
 SenderResponse
 primary_response(PrimaryOutcome&& outcome)
 {
   SenderResponse response;
+  response.after_answer = std::move(outcome.finish);
   if (outcome.response) {
     response.status = outcome.response->status;
     response.headers = core::strip_hop_by_hop(outcome.response->headers);
@@ -134,27 +159,56 @@ CapturePipeline::print_line(const std::string& line)
 SenderResponse
 CapturePipeline::handle(core::HttpRequest&& request, const CaptureOrigin& origin)
 {
-  std::unique_lock order_lock(m_order_mutex, std::defer_lock);
   if (m_options.ordered) {
-    order_lock.lock();
-  }
-  PendingResponse pending = forward(capture(std::move(request), origin));
-  if (order_lock.owns_lock()) {
+    std::unique_lock order_lock(m_order_mutex);
+    PendingResponse pending = forward(capture(std::move(request), origin));
     order_lock.unlock();
+    return pending.get();
   }
-  return pending.get();
+  Prepared prepared = prepare(std::move(request), origin);
+  if (prepared.rejected || prepared.decision.destinations.empty() || !prepared.policy.primary) {
+    return forward(commit(std::move(prepared), origin)).get();
+  }
+  return handle_inline(std::move(prepared), origin);
+}
+
+SenderResponse
+CapturePipeline::handle_inline(Prepared&& prepared, const CaptureOrigin& origin)
+{
+  const std::vector<core::Destination> destinations = std::move(prepared.decision.destinations);
+  const std::shared_ptr<const Payload> payload = make_payload(prepared.event, origin);
+  bool logged = false;
+  // Logging the event (and starting the other targets, which must never see an event
+  // the log does not hold) overlaps the primary target's work on the request.
+  auto on_sent = [&] {
+    logged = log_event(prepared);
+    if (logged && destinations.size() > 1) {
+      m_fanout->dispatch(payload, {destinations.begin() + 1, destinations.end()}, false);
+    }
+  };
+  PrimaryOutcome outcome = m_fanout->attempt_inline(payload, destinations.front(), on_sent);
+  if (!logged) {
+    return log_failure_response();
+  }
+  return primary_response(std::move(outcome));
 }
 
 CapturedRequest
 CapturePipeline::capture(core::HttpRequest&& request, const CaptureOrigin& origin)
 {
-  core::RoutingDecision decision =
-      core::route_request(m_options.routing, request.method, request.target, request.headers);
-  CapturedRequest captured;
-  captured.policy =
-      m_options.respond ? *m_options.respond : decision.respond.value_or(core::RespondPolicy{});
+  return commit(prepare(std::move(request), origin), origin);
+}
 
-  core::Event event;
+CapturePipeline::Prepared
+CapturePipeline::prepare(core::HttpRequest&& request, const CaptureOrigin& origin)
+{
+  Prepared prepared;
+  prepared.decision =
+      core::route_request(m_options.routing, request.method, request.target, request.headers);
+  prepared.policy = m_options.respond ? *m_options.respond
+                                      : prepared.decision.respond.value_or(core::RespondPolicy{});
+
+  core::Event& event = prepared.event;
   event.time_us = m_clock.now_us();
   event.id = m_ids.next("evt", event.time_us);
   event.source = origin.source;
@@ -167,31 +221,47 @@ CapturePipeline::capture(core::HttpRequest&& request, const CaptureOrigin& origi
   event.chunked = request.chunked;
   event.relay_id = origin.relay_id;
   // Verification always runs on the body bytes exactly as received.
-  const auto& specs = decision.verify.empty() ? m_options.verify : decision.verify;
-  bool rejected = false;
+  const auto& specs =
+      prepared.decision.verify.empty() ? m_options.verify : prepared.decision.verify;
   if (!specs.empty()) {
     const std::int64_t now_us = origin.verify_time_us != 0 ? origin.verify_time_us : event.time_us;
     const core::Verdict verdict = core::verify_any(specs, event.headers, event.body, now_us);
     event.verdict = verdict.text();
-    rejected = m_options.reject_invalid && !verdict.is_valid();
+    prepared.rejected = m_options.reject_invalid && !verdict.is_valid();
   }
+  prepared.line = core::to_json_line(event);
+  prepared.shown = m_options.json ? prepared.line : event_line(event, m_options.color);
+  return prepared;
+}
 
-  const std::string line = core::to_json_line(event);
-  if (auto written = m_log.append(line); !written) {
-    // Never acknowledge what is not in the log: the sender may retry.
+// Append the prepared event to the log and show it; false (reported on stderr) when
+// the log could not be written.
+bool
+CapturePipeline::log_event(const Prepared& prepared)
+{
+  if (auto written = m_log.append(prepared.line); !written) {
     util::write_line(
         stderr, fmt::format("rag: error: {} ({})", written.error().message, written.error().hint));
-    captured.answer = SenderResponse{500,
-                                     {{"Content-Type", "application/json"}},
-                                     R"({"error":"rag could not write the event log"})"};
+    return false;
+  }
+  m_captured.fetch_add(1, std::memory_order_relaxed);
+  print_line(prepared.shown);
+  return true;
+}
+
+CapturedRequest
+CapturePipeline::commit(Prepared&& prepared, const CaptureOrigin& origin)
+{
+  CapturedRequest captured;
+  if (!log_event(prepared)) {
+    captured.answer = log_failure_response();
     return captured;
   }
+  core::Event& event = prepared.event;
   captured.logged = true;
   captured.event_id = event.id;
-  m_captured.fetch_add(1, std::memory_order_relaxed);
-  print_line(m_options.json ? line : event_line(event, m_options.color));
-
-  if (rejected) {
+  captured.policy = prepared.policy;
+  if (prepared.rejected) {
     captured.answer =
         SenderResponse{401,
                        {{"Rag-Event-Id", event.id}, {"Content-Type", "application/json"}},
@@ -199,20 +269,13 @@ CapturePipeline::capture(core::HttpRequest&& request, const CaptureOrigin& origi
                                    core::json_escape("signature " + event.verdict), event.id)};
     return captured;
   }
-  if (decision.destinations.empty()) {
+  if (prepared.decision.destinations.empty()) {
     captured.answer =
         own_response(captured.policy.primary ? 200 : captured.policy.status, event.id);
     return captured;
   }
-  auto payload = std::make_shared<Payload>();
-  payload->event_id = event.id;
-  payload->method = std::move(event.method);
-  payload->target = std::move(event.target);
-  payload->headers = std::move(event.headers);
-  payload->body = std::make_shared<const std::string>(std::move(event.body));
-  payload->context = origin.context;
-  captured.payload = std::move(payload);
-  captured.destinations = std::move(decision.destinations);
+  captured.payload = make_payload(event, origin);
+  captured.destinations = std::move(prepared.decision.destinations);
   return captured;
 }
 

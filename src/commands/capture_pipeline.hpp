@@ -15,6 +15,7 @@
 #include "core/record.hpp"
 #include "core/routing.hpp"
 #include "core/signature.hpp"
+#include "util/deferred_task.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -64,6 +65,9 @@ struct SenderResponse
   int status = 200;
   core::Headers headers;
   std::string body;
+  // What is left to do once the answer has been sent (the primary target's delivery
+  // record); runs when the response is destroyed if nobody ran it before.
+  util::DeferredTask after_answer = {};
 };
 
 // A request that went through capture: answered already, or ready to forward.
@@ -110,7 +114,10 @@ public:
 
   // Capture, log, show and forward `request`, and return the sender's answer (waiting
   // for the primary target when the policy says so). In ordered mode requests are
-  // logged and dispatched in one order.
+  // logged and dispatched in one order; otherwise the primary target is called on the
+  // calling thread and the event is logged while it works on the request (the answer
+  // is still never given before the event is in the log), and the primary's delivery
+  // record is left to the answer's `after_answer`.
   SenderResponse handle(core::HttpRequest&& request, const CaptureOrigin& origin);
 
   // The first half of handle(): build the event (new id, capture time, verdict), append
@@ -137,6 +144,20 @@ public:
   const PipelineOptions& options() const { return m_options; }
 
 private:
+  // A captured request before it is logged.
+  struct Prepared
+  {
+    core::Event event;
+    std::string line;  // its log record
+    std::string shown; // what the terminal shows for it (the record with --json)
+    core::RoutingDecision decision;
+    core::RespondPolicy policy;
+    bool rejected = false; // failed verification with reject_invalid
+  };
+  Prepared prepare(core::HttpRequest&& request, const CaptureOrigin& origin);
+  bool log_event(const Prepared& prepared);
+  CapturedRequest commit(Prepared&& prepared, const CaptureOrigin& origin);
+  SenderResponse handle_inline(Prepared&& prepared, const CaptureOrigin& origin);
   void print_line(const std::string& line);
 
   PipelineOptions m_options;

@@ -51,28 +51,52 @@ Fanout::dispatch(std::shared_ptr<const Payload> payload,
                  const std::vector<core::Destination>& destinations, bool want_primary)
 {
   std::future<PrimaryOutcome> future;
-  std::optional<Job> inline_job;
-  for (std::size_t i = 0; i < destinations.size(); ++i) {
+  const bool primary_inline = want_primary && !m_options.ordered && !destinations.empty();
+  for (std::size_t i = primary_inline ? 1 : 0; i < destinations.size(); ++i) {
     Job job{payload, destinations[i], nullptr, {}};
     if (i == 0 && want_primary) {
       job.primary = std::make_shared<std::promise<PrimaryOutcome>>();
       future = job.primary->get_future();
-      if (!m_options.ordered) {
-        // The sender is waiting for this one: run it here rather than hand it to
-        // another thread, after the other targets have been started.
-        inline_job = std::move(job);
-        std::lock_guard lock(m_mutex);
-        ++m_pending;
-        continue;
-      }
     }
     submit(std::move(job));
   }
-  if (inline_job) {
-    deliver(*inline_job);
-    finished_one();
+  if (primary_inline) {
+    // The sender is waiting for this one: run it here rather than hand it to another
+    // thread, after the other targets have been started.
+    std::promise<PrimaryOutcome> primary;
+    future = primary.get_future();
+    primary.set_value(attempt_inline(std::move(payload), destinations.front(), {}));
   }
   return future;
+}
+
+PrimaryOutcome
+Fanout::attempt_inline(std::shared_ptr<const Payload> payload, const core::Destination& destination,
+                       const std::function<void()>& on_sent)
+{
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_pending;
+  }
+  Job job{std::move(payload), destination, nullptr, {}};
+  const PlannedDelivery planned =
+      plan_delivery(*job.payload, job.destination, job.request_target, m_options.set_headers);
+  Attempt first = attempt(job, planned, 1, on_sent);
+  PrimaryOutcome outcome{first.record, std::nullopt, {}};
+  if (first.result) {
+    outcome.response = std::move(*first.result);
+  }
+  outcome.finish = util::DeferredTask([this, job = std::move(job), record = std::move(first.record),
+                                       retryable = first.retryable]() mutable {
+    if (record_attempt(record, retryable) && !stopping()) {
+      // Later attempts wait on the target's worker, not on the sender's connection.
+      job.first_attempt = 2;
+      job.delay = retry_delay(record);
+      submit(std::move(job));
+    }
+    finished_one();
+  });
+  return outcome;
 }
 
 PlannedDelivery
@@ -213,52 +237,84 @@ Fanout::attempt_record(const Job& job, const std::string& url, int attempt, std:
   return record;
 }
 
+Fanout::Attempt
+Fanout::attempt(const Job& job, const PlannedDelivery& planned, int number,
+                const std::function<void()>& on_sent)
+{
+  const std::int64_t start_us = m_clock.now_us();
+  auto send = [&]() -> Result<core::HttpResult> {
+    if (planned.request) {
+      return m_client.send_notifying(job.destination.target, *planned.request, m_options.timeout,
+                                     on_sent);
+    }
+    if (on_sent) {
+      on_sent();
+    }
+    return planned.request.error();
+  };
+  Result<core::HttpResult> result = send();
+  core::Delivery record = attempt_record(job, planned.url, number, start_us, result);
+  const bool retryable = planned.request && (!result || core::is_retryable_status(result->status));
+  return Attempt{std::move(result), std::move(record), retryable};
+}
+
+bool
+Fanout::record_attempt(const core::Delivery& record, bool retryable)
+{
+  if (auto written = m_log.append(core::to_json_line(record)); !written) {
+    // The delivery happened; losing its record is reported, not fatal.
+    core::Delivery shown = record;
+    shown.error = shown.error.empty() ? "not recorded: " + written.error().message : shown.error;
+    if (m_on_delivery) {
+      m_on_delivery(shown);
+    }
+  } else if (m_on_delivery) {
+    m_on_delivery(record);
+  }
+  return retryable && record.attempt < 1 + std::max(0, m_options.retries);
+}
+
+std::chrono::milliseconds
+Fanout::retry_delay(const core::Delivery& record) const
+{
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  return core::backoff_delay(record.attempt, uniform(random), record.response_headers);
+}
+
+bool
+Fanout::stopping()
+{
+  std::lock_guard lock(m_mutex);
+  return m_stopping;
+}
+
 void
 Fanout::deliver(const Job& job)
 {
-  const core::Target& target = job.destination.target;
-  PlannedDelivery planned =
+  const PlannedDelivery planned =
       plan_delivery(*job.payload, job.destination, job.request_target, m_options.set_headers);
-  auto& plan = planned.request;
-  const std::string& url = planned.url;
-
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-
-  const int attempts = 1 + std::max(0, m_options.retries);
-  for (int attempt = 1; attempt <= attempts; ++attempt) {
-    const std::int64_t start_us = m_clock.now_us();
-    Result<core::HttpResult> result = plan ? m_client.send(target, *plan, m_options.timeout)
-                                           : Result<core::HttpResult>(plan.error());
-    core::Delivery record = attempt_record(job, url, attempt, start_us, result);
-    if (auto written = m_log.append(core::to_json_line(record)); !written) {
-      // The delivery happened; losing its record is reported, not fatal.
-      record.error =
-          record.error.empty() ? "not recorded: " + written.error().message : record.error;
+  std::chrono::milliseconds delay = job.delay;
+  for (int number = job.first_attempt;; ++number) {
+    if (number > 1) {
+      if (stopping()) {
+        break;
+      }
+      wait_before_retry(delay);
     }
-    if (m_on_delivery) {
-      m_on_delivery(record);
-    }
-    const bool retryable = plan && (!result || core::is_retryable_status(result->status));
-    if (attempt == 1 && job.primary) {
-      PrimaryOutcome outcome{record, std::nullopt};
-      if (result) {
-        outcome.response = std::move(*result);
+    Attempt made = attempt(job, planned, number, {});
+    const bool again = record_attempt(made.record, made.retryable);
+    if (number == 1 && job.primary) {
+      PrimaryOutcome outcome{made.record, std::nullopt, {}};
+      if (made.result) {
+        outcome.response = std::move(*made.result);
       }
       job.primary->set_value(std::move(outcome));
     }
-    if (!retryable || attempt == attempts) {
+    if (!again) {
       break;
     }
-    {
-      std::lock_guard lock(m_mutex);
-      if (m_stopping) {
-        break;
-      }
-    }
-    wait_before_retry(
-        core::backoff_delay(attempt, uniform(random), result ? result->headers : core::Headers{}));
+    delay = retry_delay(made.record);
   }
 }
-
 } // namespace rag::commands

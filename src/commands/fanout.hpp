@@ -6,6 +6,7 @@
 #include "core/id.hpp"
 #include "core/record.hpp"
 #include "core/routing.hpp"
+#include "util/deferred_task.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -71,6 +72,10 @@ struct PrimaryOutcome
 {
   core::Delivery record;
   std::optional<core::HttpResult> response; // set when the target answered
+  // For an attempt made on the caller's thread: appends its delivery record, reports
+  // it and hands any retries to the target's workers. Run it once the sender has its
+  // answer (it runs when destroyed otherwise). Empty when a worker made the attempt.
+  util::DeferredTask finish;
 };
 
 // Delivers events to their destinations: all targets of an event at once, each
@@ -89,10 +94,19 @@ public:
 
   // Start delivering `payload` to `destinations`. When `want_primary` the first
   // destination's first attempt is reported through the returned future (in
-  // unordered mode it runs on the calling thread); otherwise the future is invalid.
+  // unordered mode it runs on the calling thread, as attempt_inline() does, after the
+  // other destinations were started); otherwise the future is invalid.
   std::future<PrimaryOutcome> dispatch(std::shared_ptr<const Payload> payload,
                                        const std::vector<core::Destination>& destinations,
                                        bool want_primary);
+
+  // Make the first attempt to deliver `payload` to `destination` on the calling thread,
+  // calling `on_sent` once the request is on its way (core::HttpClient::send_notifying),
+  // and return what the target answered; the outcome's `finish` does the rest. The
+  // delivery counts as pending until `finish` has run.
+  PrimaryOutcome attempt_inline(std::shared_ptr<const Payload> payload,
+                                const core::Destination& destination,
+                                const std::function<void()>& on_sent);
 
   // Start delivering `payload` to `destination` on a worker thread. A non-empty
   // `request_target` is sent as it is instead of the payload's target mapped for the
@@ -115,16 +129,30 @@ private:
     std::shared_ptr<const Payload> payload;
     core::Destination destination;
     std::shared_ptr<std::promise<PrimaryOutcome>> primary;
-    std::string request_target; // sent as is when not empty (dispatch_one)
+    std::string request_target;         // sent as is when not empty (dispatch_one)
+    int first_attempt = 1;              // > 1: a retry handed over after an inline attempt,
+    std::chrono::milliseconds delay{0}; // made after this backoff
+  };
+  // One attempt: the target's answer (or why there was none) and its record.
+  struct Attempt
+  {
+    Result<core::HttpResult> result;
+    core::Delivery record;
+    bool retryable = false;
   };
   struct TargetQueue;
 
   void submit(Job job);
   void worker(TargetQueue& queue);
   void deliver(const Job& job);
+  Attempt attempt(const Job& job, const PlannedDelivery& planned, int number,
+                  const std::function<void()>& on_sent);
+  bool record_attempt(const core::Delivery& record, bool retryable);
+  std::chrono::milliseconds retry_delay(const core::Delivery& record) const;
   core::Delivery attempt_record(const Job& job, const std::string& url, int attempt,
                                 std::int64_t start_us,
                                 const Result<core::HttpResult>& result) const;
+  bool stopping();
   void wait_before_retry(std::chrono::milliseconds delay);
   void finished_one();
 

@@ -7,11 +7,13 @@
 #include "core/id.hpp"
 #include "net/capture_server.hpp"
 #include "net/forward_client.hpp"
+#include "util/deferred_task.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <memory>
 
 namespace rag::commands {
 
@@ -68,7 +70,13 @@ run_listen(const ListenOptions& options)
     origin.context =
         core::ForwardContext{core::remote_ip_of(peer.remote), "http", options.preserve_host};
     SenderResponse answer = pipeline.handle(std::move(request), origin);
-    return {answer.status, std::move(answer.headers), std::move(answer.body)};
+    net::HttpResponse response{answer.status, std::move(answer.headers), std::move(answer.body)};
+    if (answer.after_answer) {
+      // The primary's delivery record is written once the sender has its answer.
+      auto after = std::make_shared<util::DeferredTask>(std::move(answer.after_answer));
+      response.after_send = [after] { after->run(); };
+    }
+    return response;
   };
 
   auto on_reject = [&](int status, const std::string& reason, const net::Peer& peer) {

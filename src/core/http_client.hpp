@@ -8,6 +8,7 @@
 #include "util/result.hpp"
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace rag::core {
@@ -39,6 +40,20 @@ public:
   // "TLS handshake failed: ...", "cannot resolve host 'x'", ...
   virtual Result<HttpResult> send(const Target& target, const OutgoingRequest& request,
                                   std::chrono::milliseconds timeout) = 0;
+
+  // send(), calling `on_sent` once on the calling thread as soon as the request is on
+  // its way (written to the target, or failed before that), before the answer is
+  // awaited: the caller's own work then overlaps the target's. An empty `on_sent` is
+  // never called. The default calls it first, then send().
+  virtual Result<HttpResult> send_notifying(const Target& target, const OutgoingRequest& request,
+                                            std::chrono::milliseconds timeout,
+                                            const std::function<void()>& on_sent)
+  {
+    if (on_sent) {
+      on_sent();
+    }
+    return send(target, request, timeout);
+  }
 };
 
 // Return the message for a request that got no answer within `timeout`:

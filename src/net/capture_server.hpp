@@ -48,6 +48,9 @@ struct HttpResponse
   // chunked` (raw bytes to HTTP/1.0) and `Connection: close`, then calls `stream` on the
   // connection thread; the connection closes when it returns. Not called for HEAD.
   std::function<void(StreamWriter&)> stream = {};
+  // Called on the connection thread once the response has been written (or could not
+  // be), before the connection's next request is read: work the sender need not wait for.
+  std::function<void()> after_send = {};
 };
 
 // Peer and local addresses as "IP:PORT" / "[IPv6]:PORT", from the socket itself.

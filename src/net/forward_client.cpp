@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace rag::net {
@@ -44,6 +45,28 @@ constexpr std::size_t k_coalesce_limit = 64 * 1024;
 // A response head longer than this is not recorded header by header (httplib caps
 // each line at 8 KiB anyway).
 constexpr std::size_t k_max_response_head = 256 * 1024;
+
+// Calls send_notifying()'s `on_sent` exactly once: when the request has been written,
+// or, failing that, when send() returns (`on_sent` must not throw).
+class Notifier
+{
+public:
+  explicit Notifier(const std::function<void()>* on_sent) : m_on_sent(on_sent) {}
+  ~Notifier() { notify(); }
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  void notify()
+  {
+    const std::function<void()>* on_sent = std::exchange(m_on_sent, nullptr);
+    if (on_sent != nullptr && *on_sent) {
+      (*on_sent)();
+    }
+  }
+
+private:
+  const std::function<void()>* m_on_sent;
+};
 
 // One request/response exchange: what to write, until when, and what happened.
 // Shared between ForwardClient::send, the client subclass and the stream.
@@ -66,6 +89,7 @@ struct Exchange
   std::string connect_error; // set when connecting failed
   std::string connect_hint;
   bool fresh_connection = false; // this exchange opened a new connection
+  Notifier* notifier = nullptr;  // told once the request has been written
 };
 
 int
@@ -292,6 +316,9 @@ public:
       m_ex.head_sent = true;
       if (!send_request()) {
         return -1;
+      }
+      if (m_ex.notifier != nullptr) {
+        m_ex.notifier->notify();
       }
     }
     return static_cast<ssize_t>(size);
@@ -676,7 +703,16 @@ Result<core::HttpResult>
 ForwardClient::send(const core::Target& target, const core::OutgoingRequest& request,
                     std::chrono::milliseconds timeout)
 {
+  return send_notifying(target, request, timeout, {});
+}
+
+Result<core::HttpResult>
+ForwardClient::send_notifying(const core::Target& target, const core::OutgoingRequest& request,
+                              std::chrono::milliseconds timeout,
+                              const std::function<void()>& on_sent)
+{
   const SteadyClock::time_point start = SteadyClock::now();
+  Notifier notifier(&on_sent);
   RAG_TRY_ASSIGN(const std::string head, core::serialize_request_head(request));
   TargetPool& pool = m_impl->pool_for(target);
   const std::size_t max_body = m_impl->options.max_response_body;
@@ -684,6 +720,7 @@ ForwardClient::send(const core::Target& target, const core::OutgoingRequest& req
   for (int attempt = 1;; ++attempt) {
     std::unique_ptr<Connection> connection = m_impl->checkout(pool, target);
     Exchange exchange;
+    exchange.notifier = &notifier;
     exchange.head = head;
     exchange.body = request.body_view();
     exchange.deadline = start + timeout;

@@ -36,6 +36,13 @@ public:
   Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
                                 std::chrono::milliseconds timeout) override;
 
+  // send(), calling `on_sent` right after the request's last byte was written (or once
+  // sending failed), while the target works on its answer. Thread-safe.
+  Result<core::HttpResult> send_notifying(const core::Target& target,
+                                          const core::OutgoingRequest& request,
+                                          std::chrono::milliseconds timeout,
+                                          const std::function<void()>& on_sent) override;
+
   // Close every idle kept-alive connection (in-flight requests are not affected).
   void close_idle();
 

@@ -261,6 +261,7 @@ private:
   void format_head(const HttpResponse& response);
   bool write_response(const HttpResponse& response, bool head_method, bool keep_alive, bool http10);
   void write_stream(const HttpResponse& response, bool head_method, bool http10);
+  void after_send(HttpResponse& response);
   void reject(int status, const std::string& reason);
   void report(int status, const std::string& reason);
   void linger();
@@ -307,11 +308,14 @@ Connection::serve()
     }
     if (response.stream) {
       write_stream(response, head_method, http10);
+      after_send(response);
       return; // a stream's end is the connection's end
     }
     // Once stopping, the answer to the request in flight is the last one.
     keep_alive = keep_alive && !shared.stopping.load(std::memory_order_relaxed);
-    if (!write_response(response, head_method, keep_alive, http10)) {
+    const bool written = write_response(response, head_method, keep_alive, http10);
+    after_send(response);
+    if (!written) {
       return;
     }
     m_parser.reset_for_next();
@@ -394,6 +398,22 @@ Connection::format_head(const HttpResponse& response)
     if (sendable_header(header)) {
       m_out.append(header.first).append(": ").append(header.second).append("\r\n");
     }
+  }
+}
+
+// Run the response's after_send; a failure there is reported, never thrown.
+void
+Connection::after_send(HttpResponse& response)
+{
+  if (!response.after_send) {
+    return;
+  }
+  try {
+    std::exchange(response.after_send, nullptr)();
+  } catch (const std::exception& e) {
+    report(500, fmt::format("after-send work failed: {}", e.what()));
+  } catch (...) {
+    report(500, "after-send work failed");
   }
 }
 

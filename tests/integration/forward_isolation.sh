@@ -15,7 +15,9 @@ for i in 1 2 3; do
   expect_eq "$answer" fast "sender gets the primary's answer while the held target waits ($i)"
 done
 wait_for 5 '[ "$(peer_count H)" -ge 1 ]' || fail "held target never received a request"
-expect_eq "$(grep -c '"kind":"delivery"' "$RAG_LOG")" 3 "only the primary's deliveries are done"
+# The primary's records are written just after each answer went out.
+wait_for 5 '[ "$(log_deliveries)" -ge 3 ]' || fail "the primary's deliveries were not recorded"
+expect_eq "$(log_deliveries)" 3 "only the primary's deliveries are done"
 touch "$T/release"
 wait_for 10 '[ "$(log_deliveries)" -eq 6 ]' || { cat "$RAG_LOG" "$T/H.jsonl" "$T/L.out" >&2; fail "held deliveries did not finish after release"; }
 stop_listen L

@@ -20,7 +20,9 @@ start_listen M -f "$H_URL" --timeout 300ms
 answer=$(curl -sS -w '\n%{http_code}' -d 'x' "$M_URL/slow")
 expect_eq "$(tail -n 1 <<<"$answer")" 502 "a timed-out primary gives 502"
 expect_contains "$answer" '"error":"timeout after 300ms"' "timeout named in the answer"
-expect_contains "$(cat "$RAG_LOG")" '"error":"timeout after 300ms"' "timeout in the delivery record"
+# The record is written just after the answer went out.
+wait_for 5 grep -q '"error":"timeout after 300ms"' "$RAG_LOG" ||
+  fail "timeout in the delivery record: not found in: $(cat "$RAG_LOG")"
 rc=0
 "$RAG" listen 127.0.0.1:0 -f "$H_URL" --timeout soon 2>"$T/bad.err" || rc=$?
 expect_eq "$rc" 2 "a bad --timeout is a usage error"

@@ -150,10 +150,16 @@ TEST_CASE("capture pipeline: the primary's answer goes back without hop-by-hop h
 {
   Rig rig;
   auto pipeline = rig.make(forwarding_to("http://up:3000"));
-  const commands::SenderResponse answer = pipeline.handle(request(), origin());
+  commands::SenderResponse answer = pipeline.handle(request(), origin());
   CHECK(answer.status == 201);
   CHECK(answer.body == "made");
   CHECK(answer.headers == core::Headers{{"Content-Type", "text/plain"}});
+  // The event is in the log before the answer; the delivery record comes after it.
+  CHECK(rig.events().size() == 1);
+  CHECK(rig.log.deliveries().empty());
+  CHECK(pipeline.drain(0ms) == 1);
+  REQUIRE(answer.after_answer);
+  answer.after_answer.run();
   CHECK(pipeline.drain(5s) == 0);
   REQUIRE(rig.client.sent.size() == 1);
   // The caller's forward context reaches the delivery.
@@ -205,6 +211,22 @@ TEST_CASE("capture pipeline: --reject-invalid answers 401 and forwards nothing")
   const auto events = rig.events();
   REQUIRE(events.size() == 1);
   CHECK(events[0].verdict == "invalid: no signature header");
+}
+
+TEST_CASE("capture pipeline: a primary called before the log failed: 500, no other target")
+{
+  Rig rig;
+  commands::PipelineOptions options = forwarding_to("http://up:3000");
+  options.routing.forward_to.push_back(*core::parse_target("http://up:4000"));
+  auto pipeline = rig.make(std::move(options));
+  std::filesystem::remove(rig.log.path);
+  std::filesystem::create_directory(rig.log.path);
+  commands::SenderResponse answer = pipeline.handle(request(), origin());
+  CHECK(answer.status == 500);
+  answer.after_answer.run();
+  CHECK(pipeline.drain(5s) == 0);
+  CHECK(rig.client.sent.size() == 1); // the primary only: the event never reached the log
+  CHECK(pipeline.captured_count() == 0);
 }
 
 TEST_CASE("capture pipeline: an event the log cannot take is answered 500")

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <netinet/in.h>
@@ -477,6 +478,42 @@ TEST_CASE("ForwardClient: a reused connection the target dropped is retried once
   CHECK(second->body == "ok");
   CHECK(raw.requests().size() == 3);
   CHECK(raw.connections() == 2);
+}
+
+TEST_CASE("ForwardClient: send_notifying tells once, after the request went out, before the answer")
+{
+  std::promise<void> told;
+  std::future<void> told_future = told.get_future();
+  std::atomic<bool> told_before_answer{false};
+  RawServer raw([&](Conn& conn) {
+    if (conn.read_request().empty()) {
+      return;
+    }
+    // Answer only once the client said the request is out (or after 5 s, to fail).
+    told_before_answer = told_future.wait_for(5s) == std::future_status::ready;
+    conn.write_all(k_ok);
+  });
+  rag::net::ForwardClient client;
+  int calls = 0;
+  const std::function<void()> on_sent = [&] {
+    if (++calls == 1) {
+      told.set_value();
+    }
+  };
+  auto result = client.send_notifying(local_target(raw.port()), simple_request(), 10s, on_sent);
+  REQUIRE_MESSAGE(result.ok(), result.error().message);
+  CHECK(result->body == "ok");
+  CHECK(calls == 1);
+  CHECK(told_before_answer.load());
+
+  SUBCASE("a request that never went out still tells, once")
+  {
+    int refused_calls = 0;
+    auto refused = client.send_notifying(local_target(unused_port()), simple_request(), 5s,
+                                         [&] { ++refused_calls; });
+    CHECK_FALSE(refused.ok());
+    CHECK(refused_calls == 1);
+  }
 }
 
 TEST_CASE("ForwardClient: response bodies are raw and bounded")
