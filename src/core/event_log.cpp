@@ -536,6 +536,8 @@ struct EventLogWriter::Shared
   // File size right after our last write, or max when unknown: when the file still
   // has this size nobody else wrote since, so it ends in our '\n'. Leader only.
   std::uint64_t size_after_write = std::numeric_limits<std::uint64_t>::max();
+  // When the path was last seen to name our file. Leader only.
+  std::chrono::steady_clock::time_point path_checked{};
 };
 
 EventLogWriter::EventLogWriter(int fd, std::string path, Warn warn)
@@ -688,8 +690,16 @@ EventLogWriter::lock_current_file(std::uint64_t& size, bool& regular)
     }
     size = static_cast<std::uint64_t>(by_fd.st_size);
     regular = S_ISREG(by_fd.st_mode);
+    // A log that prune replaced or someone removed has no links left, which fstat tells
+    // for free; one moved elsewhere is noticed by looking at the path, which costs a
+    // syscall per append under load, so at most every k_path_recheck.
+    const auto now = std::chrono::steady_clock::now();
+    if (by_fd.st_nlink > 0 && now - m_shared->path_checked < k_path_recheck) {
+      return {};
+    }
     if (::stat(m_path.c_str(), &by_path) == 0 && by_fd.st_dev == by_path.st_dev &&
         by_fd.st_ino == by_path.st_ino) {
+      m_shared->path_checked = now;
       return {};
     }
     if (attempt >= 3) {

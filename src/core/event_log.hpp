@@ -3,6 +3,7 @@
 #include "core/record.hpp"
 #include "util/result.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,10 +46,14 @@ public:
   // write() carries whole lines only, so no line is ever split or interleaved. A line
   // containing '\n' is an Error (it would split the record); a failed write is undone
   // (the file is cut back) so it never leaves a torn line behind, and every line of
-  // that write gets the Error. When the path names another file than the one opened
-  // (a prune renamed a new log over it, or it was deleted), the writer reopens the
-  // path first.
+  // that write gets the Error. When the file opened was replaced (a prune renamed a new
+  // log over it) or deleted, the writer reopens the path first; when it was moved
+  // elsewhere, within k_path_recheck.
   Result<void> append(std::string_view line);
+
+  // How long a log moved away (still linked elsewhere) may keep receiving records
+  // before the writer looks at its path again.
+  static constexpr std::chrono::milliseconds k_path_recheck{100};
 
   const std::string& path() const { return m_path; }
 

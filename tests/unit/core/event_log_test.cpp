@@ -476,6 +476,21 @@ TEST_CASE("event_log: a writer follows the path when the log is replaced or remo
   CHECK(mode_of(path) == 0600);
 }
 
+TEST_CASE("event_log: a writer follows a log moved away once it looks at the path again")
+{
+  TempDir dir;
+  const auto path = dir.file("events.jsonl");
+  auto writer = EventLogWriter::open(path);
+  REQUIRE(writer.ok());
+  REQUIRE(writer->append("{\"n\":1}").ok());
+  REQUIRE(::rename(path.c_str(), dir.file("moved.jsonl").c_str()) == 0);
+  // The moved file keeps its link, so only the periodic look at the path notices.
+  std::this_thread::sleep_for(EventLogWriter::k_path_recheck + std::chrono::milliseconds(20));
+  REQUIRE(writer->append("{\"n\":2}").ok());
+  CHECK(read_file(dir.file("moved.jsonl")) == "{\"n\":1}\n");
+  CHECK(read_file(path) == "{\"n\":2}\n");
+}
+
 TEST_CASE("event_log: a line being written under the lock is not reported as torn")
 {
   TempDir dir;
