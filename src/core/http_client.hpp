@@ -1,7 +1,7 @@
 #pragma once
 
 // The HTTP client the core and the commands forward with. net/forward_client
-// implements it on cpp-httplib; tests pass fakes.
+// implements it (rag's own HTTP/1.1 client); tests pass fakes.
 
 #include "core/forward_plan.hpp"
 #include "core/record.hpp"

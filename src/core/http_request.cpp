@@ -1,5 +1,7 @@
 #include "core/http_request.hpp"
 
+#include "core/http_syntax.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -10,41 +12,9 @@ namespace rag::core {
 
 namespace {
 
+using namespace http;
+
 constexpr std::size_t k_npos = std::string_view::npos;
-
-// RFC 7230 tchar: the bytes allowed in a method or a header name.
-constexpr std::array<bool, 256>
-make_token_table()
-{
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) {
-    table[static_cast<std::size_t>(c)] = true;
-  }
-  for (int c = 'a'; c <= 'z'; ++c) {
-    table[static_cast<std::size_t>(c)] = true;
-    table[static_cast<std::size_t>(c - 'a' + 'A')] = true;
-  }
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
-    table[static_cast<unsigned char>(c)] = true;
-  }
-  return table;
-}
-
-constexpr std::array<bool, 256> k_token = make_token_table();
-
-bool
-is_token(std::string_view text)
-{
-  if (text.empty()) {
-    return false;
-  }
-  for (char c : text) {
-    if (!k_token[static_cast<unsigned char>(c)]) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Control bytes (other than HTAB where allowed) never belong in a target or a value;
 // obs-text (0x80-0xFF) does and is kept as is.
@@ -52,78 +22,6 @@ bool
 is_ctl(unsigned char c)
 {
   return c < 0x20 || c == 0x7f;
-}
-
-bool
-is_ows(char c)
-{
-  return c == ' ' || c == '\t';
-}
-
-std::string_view
-trim_ows(std::string_view text)
-{
-  while (!text.empty() && is_ows(text.front())) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && is_ows(text.back())) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-char
-ascii_lower(char c)
-{
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// Compare `text` with an all-lower-case `lower` ignoring ASCII case.
-bool
-iequals(std::string_view text, std::string_view lower)
-{
-  if (text.size() != lower.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (ascii_lower(text[i]) != lower[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Call `fn` with each trimmed, non-empty element of a comma-separated list.
-template<typename Fn>
-void
-for_each_element(std::string_view list, Fn&& fn)
-{
-  while (true) {
-    const std::size_t comma = list.find(',');
-    const std::string_view element = trim_ows(list.substr(0, comma));
-    if (!element.empty()) {
-      fn(element);
-    }
-    if (comma == k_npos) {
-      return;
-    }
-    list.remove_prefix(comma + 1);
-  }
-}
-
-int
-hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 // The line before the LF at `lf`, without its CR (a bare LF ends a line too).

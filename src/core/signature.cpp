@@ -1,5 +1,6 @@
 #include "core/signature.hpp"
 
+#include "core/http_syntax.hpp"
 #include "core/id.hpp"
 #include "util/bytes.hpp"
 #include "util/text.hpp"
@@ -71,21 +72,6 @@ set_header(Headers& headers, std::string_view name, std::string value)
   }
 }
 
-int
-hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // Decode hex digits (either case); an odd length or a non-hex byte gives false.
 bool
 hex_decode(std::string_view text, std::string& out)
@@ -96,8 +82,8 @@ hex_decode(std::string_view text, std::string& out)
   out.clear();
   out.reserve(text.size() / 2);
   for (std::size_t i = 0; i < text.size(); i += 2) {
-    const int hi = hex_value(text[i]);
-    const int lo = hex_value(text[i + 1]);
+    const int hi = http::hex_value(text[i]);
+    const int lo = http::hex_value(text[i + 1]);
     if (hi < 0 || lo < 0) {
       return false;
     }

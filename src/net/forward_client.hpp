@@ -2,6 +2,7 @@
 
 #include "core/http_client.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -14,16 +15,19 @@ struct ForwardClientOptions
   std::string ca_file;                              // extra trusted CA bundle; empty = system CAs
   std::size_t max_response_body = 25 * 1024 * 1024; // longer bodies are cut and marked truncated
   std::size_t max_idle_per_target = 32;             // kept-alive connections parked per target
+  // A kept-alive connection idle at least this long is checked before reuse (the
+  // target may have closed it or written to it unasked); younger ones are reused as is.
+  std::chrono::milliseconds check_idle_after{1000};
 };
 
-// The HttpClient that forwards for real, on cpp-httplib: the request line, the
-// headers and the body go out exactly as planned (nothing added, reordered or
-// re-encoded), responses are read raw (no decompression) with their headers in
-// wire order, and connections are kept alive and reused. Each target has a pool
-// of connections, one per concurrent request, so requests to one target run in
-// parallel; the caller bounds the concurrency. A request that fails on a reused
-// connection before any response byte arrived (the target closed it while idle)
-// is sent once more on a new connection. Ignores SIGPIPE process-wide.
+// The HttpClient that forwards for real, with rag's own HTTP/1.1 client (OpenSSL for
+// https): the request line, the headers and the body go out exactly as planned
+// (nothing added, reordered or re-encoded), responses are read raw (no decompression)
+// with their headers in wire order, and connections are kept alive and reused. Each
+// target has a pool of connections, one per concurrent request, so requests to one
+// target run in parallel; the caller bounds the concurrency. A request that fails on a
+// reused connection before any response byte arrived (the target closed it while
+// idle) is sent once more on a new connection. Ignores SIGPIPE process-wide.
 class ForwardClient final : public core::HttpClient
 {
 public:

@@ -516,6 +516,75 @@ TEST_CASE("ForwardClient: send_notifying tells once, after the request went out,
   }
 }
 
+TEST_CASE("ForwardClient: an idle connection the target wrote to is not reused")
+{
+  RawServer* server = nullptr;
+  std::atomic<int> connection_number{0};
+  RawServer raw([&](Conn& conn) {
+    const int number = ++connection_number;
+    std::string request = conn.read_request();
+    if (request.empty()) {
+      return;
+    }
+    server->record(request);
+    if (number == 1) {
+      // Answer, then say something unasked while idle, as a server timing out does.
+      conn.write_all(std::string(k_ok) +
+                     "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+      conn.read_request(); // until the client closes
+      return;
+    }
+    conn.write_all(k_ok);
+    conn.read_request();
+  });
+  server = &raw;
+  rag::net::ForwardClientOptions options;
+  options.check_idle_after = 0ms;
+  rag::net::ForwardClient client(options);
+  REQUIRE(client.send(local_target(raw.port()), simple_request(), 5s).ok());
+  // The 408 arrived after the answer: that connection was not even parked.
+  auto second = client.send(local_target(raw.port()), simple_request(), 5s);
+  REQUIRE_MESSAGE(second.ok(), second.error().message);
+  CHECK(second->status == 200);
+  CHECK(raw.connections() == 2);
+}
+
+TEST_CASE("ForwardClient: an idle connection written to after it was parked is not reused")
+{
+  RawServer* server = nullptr;
+  std::atomic<int> connection_number{0};
+  std::promise<void> parked;
+  std::future<void> parked_future = parked.get_future();
+  std::promise<void> written;
+  RawServer raw([&](Conn& conn) {
+    const int number = ++connection_number;
+    std::string request = conn.read_request();
+    if (request.empty()) {
+      return;
+    }
+    server->record(request);
+    conn.write_all(k_ok);
+    if (number == 1) {
+      parked_future.wait_for(5s);
+      conn.write_all("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+      written.set_value();
+    }
+    conn.read_request(); // until the client closes
+  });
+  server = &raw;
+  rag::net::ForwardClientOptions options;
+  options.check_idle_after = 0ms;
+  rag::net::ForwardClient client(options);
+  REQUIRE(client.send(local_target(raw.port()), simple_request(), 5s).ok());
+  parked.set_value();
+  REQUIRE(written.get_future().wait_for(5s) == std::future_status::ready);
+  // (On loopback the bytes are in the client's receive queue once the write returned.)
+  auto second = client.send(local_target(raw.port()), simple_request(), 5s);
+  REQUIRE_MESSAGE(second.ok(), second.error().message);
+  CHECK(second->status == 200); // not the 408 the idle connection held
+  CHECK(raw.connections() == 2);
+}
+
 TEST_CASE("ForwardClient: response bodies are raw and bounded")
 {
   SUBCASE("gzip is not decompressed")

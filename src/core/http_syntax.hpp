@@ -1,0 +1,123 @@
+#pragma once
+
+// Small pieces of HTTP/1.x syntax (RFC 9110 / 9112) that the request parser, the
+// response parser and the signature checks share.
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace rag::core::http {
+
+// RFC 9110 tchar: the bytes allowed in a method or a header name.
+constexpr std::array<bool, 256>
+make_token_table()
+{
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) {
+    table[static_cast<std::size_t>(c)] = true;
+  }
+  for (int c = 'a'; c <= 'z'; ++c) {
+    table[static_cast<std::size_t>(c)] = true;
+    table[static_cast<std::size_t>(c - 'a' + 'A')] = true;
+  }
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  return table;
+}
+
+inline constexpr std::array<bool, 256> k_token = make_token_table();
+
+// Return true when `text` is a non-empty token (a valid method or header name).
+inline bool
+is_token(std::string_view text)
+{
+  if (text.empty()) {
+    return false;
+  }
+  for (char c : text) {
+    if (!k_token[static_cast<unsigned char>(c)]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Return true for optional whitespace: SP or HTAB.
+inline bool
+is_ows(char c)
+{
+  return c == ' ' || c == '\t';
+}
+
+// Return `text` without leading and trailing SP/HTAB.
+inline std::string_view
+trim_ows(std::string_view text)
+{
+  while (!text.empty() && is_ows(text.front())) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && is_ows(text.back())) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Return `c` lower-cased if it is an ASCII upper-case letter.
+inline char
+ascii_lower(char c)
+{
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Return true when `text` equals the all-lower-case `lower`, ignoring ASCII case.
+inline bool
+iequals(std::string_view text, std::string_view lower)
+{
+  if (text.size() != lower.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (ascii_lower(text[i]) != lower[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Call `fn` with each trimmed, non-empty element of a comma-separated list.
+template<typename Fn>
+void
+for_each_element(std::string_view list, Fn&& fn)
+{
+  while (true) {
+    const std::size_t comma = list.find(',');
+    const std::string_view element = trim_ows(list.substr(0, comma));
+    if (!element.empty()) {
+      fn(element);
+    }
+    if (comma == std::string_view::npos) {
+      return;
+    }
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// Return the value of hex digit `c` (either case), or -1.
+inline int
+hex_value(char c)
+{
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+} // namespace rag::core::http
