@@ -8,9 +8,12 @@
 #include "net/capture_server.hpp"
 #include "net/forward_client.hpp"
 #include "util/deferred_task.hpp"
+#include "util/line_output.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/core.h>
+
+#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -61,7 +64,13 @@ run_listen(const ListenOptions& options)
   pipeline_options.reject_invalid = options.reject_invalid;
   pipeline_options.json = options.json;
   pipeline_options.color = util::color_enabled(stdout);
-  CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids);
+  // Event and delivery lines: one write() each on a terminal, batched into one write()
+  // per delay when stdout is a file or a pipe. Its thread starts after the stopper's
+  // (so it inherits the blocked signals), and it outlives the pipeline and the server
+  // threads that print through it.
+  util::LineOutput out(STDOUT_FILENO);
+  CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids,
+                           [&out](const std::string& line) { out.write(line); });
 
   auto handler = [&](core::HttpRequest&& request, const net::Peer& peer) -> net::HttpResponse {
     CaptureOrigin origin;
@@ -100,6 +109,8 @@ run_listen(const ListenOptions& options)
   }
   server->serve(handler, on_reject);
   const std::size_t left = pipeline.drain(k_drain_limit);
+  // The lines of the deliveries that finished while draining are out before "Stopped.".
+  out.flush();
   if (left > 0) {
     util::write_line(stderr, fmt::format("rag: warning: {} deliveries were not finished; their "
                                          "events are in the log",

@@ -9,11 +9,13 @@
 #include "core/signature.hpp"
 #include "net/forward_client.hpp"
 #include "net/sse_client.hpp"
+#include "util/line_output.hpp"
 #include "util/terminal.hpp"
 #include "util/text.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <cstdio>
 #include <map>
@@ -526,7 +528,13 @@ run_tunnel(const TunnelOptions& options)
   net::ForwardClient client(client_options);
   PipelineOptions pipeline_options = options.pipeline;
   pipeline_options.color = util::color_enabled(stdout);
-  CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids);
+  // Event and delivery lines: one write() each on a terminal, batched into one write()
+  // per delay when stdout is a file or a pipe. Its thread starts after the stopper's
+  // (so it inherits the blocked signals), and it outlives the pipeline, the tunnel and
+  // their threads that print through it.
+  util::LineOutput out(STDOUT_FILENO);
+  CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids,
+                           [&out](const std::string& line) { out.write(line); });
 
   if (options.channel_url.empty()) {
     util::write_line(stderr,
@@ -567,6 +575,8 @@ run_tunnel(const TunnelOptions& options)
   stop_request.on_stop([&tunnel] { tunnel.stop(); });
   Result<int> outcome = tunnel.run();
   stop_request.on_stop([&stream] { stream.stop(); }); // the tunnel goes before the stream
+  // run() drained the deliveries: their lines are out before the last message.
+  out.flush();
   if (!outcome) {
     return outcome;
   }

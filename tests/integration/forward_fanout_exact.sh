@@ -39,6 +39,8 @@ expect_eq "$(json_field "$T/B.jsonl" 1 'r["target"]')" "/hooks/b?a=1&b=%20" "B's
 expect_eq "$(json_field "$T/C.jsonl" 1 'r["target"]')" "/push?a=1&b=%20" "the route strips its prefix"
 expect_eq "$(json_field "$T/A.jsonl" 1 '[v for n, v in r["headers"] if n == "Host"][0]')" \
   "${A_URL#http://}" "Host is the target's"
+# stdout is a file, so rag writes its lines in batches (within 50 ms): wait for the line.
+wait_for 5 grep -qF "→ 500 $B_URL/hooks/b" "$T/L.out" || true
 expect_contains "$(cat "$T/L.out")" "→ 500 $B_URL/hooks/b" "delivery line for B"
 row=$("$RAG" inspect | tail -n 1)
 for status in 201 500 200; do expect_contains "$row" " $status" "status $status in the table row"; done

@@ -34,6 +34,8 @@ table=$("$RAG" inspect)
 expect_contains "$table" "valid" "verdict in the inspect table"
 expect_contains "$("$RAG" inspect --json --last 1)" '"verdict":"invalid: no signature header"' \
   "verdict in the record"
+# stdout is a file, so rag writes its lines in batches (within 50 ms): wait for the line.
+wait_for 5 grep -qF "signature invalid: signature mismatch" "$T/L.out" || true
 expect_contains "$(cat "$T/L.out")" "signature invalid: signature mismatch" "verdict on the terminal"
 stop_listen L
 
