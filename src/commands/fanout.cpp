@@ -3,9 +3,11 @@
 #include "core/header_override.hpp"
 #include "core/record_json.hpp"
 #include "core/retry.hpp"
+#include "util/terminal.hpp"
 
 #include <fmt/core.h>
 
+#include <cstdio>
 #include <deque>
 #include <random>
 
@@ -24,7 +26,9 @@ Fanout::Fanout(FanoutOptions options, core::HttpClient& client, core::EventLogWr
                core::Clock& clock, core::IdSource& ids, DeliveryFn on_delivery)
     : m_options(std::move(options)), m_client(client), m_log(log), m_clock(clock), m_ids(ids),
       m_on_delivery(std::move(on_delivery))
-{}
+{
+  m_flusher = std::thread([this] { record_flusher(); });
+}
 
 Fanout::~Fanout()
 {
@@ -43,6 +47,46 @@ Fanout::~Fanout()
   }
   for (auto& thread : threads) {
     thread.join();
+  }
+  {
+    std::lock_guard lock(m_flush_mutex);
+    m_flush_stop = true;
+  }
+  m_flush_wake.notify_one();
+  m_flusher.join();
+  flush_records();
+}
+
+void
+Fanout::record_flusher()
+{
+  std::unique_lock lock(m_flush_mutex);
+  while (true) {
+    // Sleep until a record is queued (whoever queues one sees m_flush_idle and wakes
+    // us); checked under the mutex, so a record queued just before is not missed.
+    m_flush_idle = true;
+    if (!m_flush_stop && !m_log.has_queued()) {
+      m_flush_wake.wait(lock, [this] { return !m_flush_idle || m_flush_stop; });
+    }
+    m_flush_idle = false;
+    if (m_flush_stop) {
+      return; // the destructor writes what is left
+    }
+    // Most records ride along with the next event's write; the rest go out now.
+    m_flush_wake.wait_for(lock, k_record_delay, [this] { return m_flush_stop; });
+    lock.unlock();
+    flush_records();
+    lock.lock();
+  }
+}
+
+void
+Fanout::flush_records()
+{
+  if (auto flushed = m_log.flush(); !flushed) {
+    util::write_line(stderr, fmt::format("rag: warning: delivery records were not written to "
+                                         "the event log: {}",
+                                         flushed.error().message));
   }
 }
 
@@ -198,6 +242,8 @@ Fanout::drain(std::chrono::milliseconds limit)
     queue->ready.notify_all();
   }
   m_changed.notify_all();
+  lock.unlock();
+  flush_records();
   return left;
 }
 
@@ -261,15 +307,25 @@ Fanout::attempt(const Job& job, const PlannedDelivery& planned, int number,
 bool
 Fanout::record_attempt(const core::Delivery& record, bool retryable)
 {
-  if (auto written = m_log.append(core::to_json_line(record)); !written) {
+  if (auto queued = m_log.enqueue(core::to_json_line(record)); !queued) {
     // The delivery happened; losing its record is reported, not fatal.
     core::Delivery shown = record;
-    shown.error = shown.error.empty() ? "not recorded: " + written.error().message : shown.error;
+    shown.error = shown.error.empty() ? "not recorded: " + queued.error().message : shown.error;
     if (m_on_delivery) {
       m_on_delivery(shown);
     }
-  } else if (m_on_delivery) {
-    m_on_delivery(record);
+  } else {
+    bool wake = false;
+    {
+      std::lock_guard lock(m_flush_mutex);
+      wake = std::exchange(m_flush_idle, false);
+    }
+    if (wake) {
+      m_flush_wake.notify_one();
+    }
+    if (m_on_delivery) {
+      m_on_delivery(record);
+    }
   }
   return retryable && record.attempt < 1 + std::max(0, m_options.retries);
 }

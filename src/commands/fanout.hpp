@@ -120,8 +120,16 @@ public:
   bool wait_for_capacity(std::size_t max_pending, std::chrono::milliseconds limit);
 
   // Wait until no delivery is queued or running, or `limit` passed; return how many
-  // are left. Retry waits are cut short.
+  // are left, once the records of the finished ones are in the log. Retry waits are
+  // cut short.
   std::size_t drain(std::chrono::milliseconds limit);
+
+  // Delivery records are queued in the log (nobody waits for them) and written with the
+  // next event's append or by a background thread at most this long after.
+  static constexpr std::chrono::milliseconds k_record_delay{10};
+
+  // Write the delivery records still queued now; a failure is reported on stderr.
+  void flush_records();
 
 private:
   struct Job
@@ -155,6 +163,7 @@ private:
   bool stopping();
   void wait_before_retry(std::chrono::milliseconds delay);
   void finished_one();
+  void record_flusher();
 
   FanoutOptions m_options;
   core::HttpClient& m_client;
@@ -168,6 +177,12 @@ private:
   std::map<std::string, std::unique_ptr<TargetQueue>> m_queues;
   std::size_t m_pending = 0;
   bool m_stopping = false;
+
+  std::mutex m_flush_mutex;             // guards the two flags below
+  std::condition_variable m_flush_wake; // records were queued, or stopping
+  bool m_flush_idle = false;            // the flusher sleeps until told
+  bool m_flush_stop = false;
+  std::thread m_flusher; // started last, joined first
 };
 
 } // namespace rag::commands

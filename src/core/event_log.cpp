@@ -580,7 +580,7 @@ EventLogWriter::open(const std::string& path, Warn warn)
 }
 
 Result<void>
-EventLogWriter::append(std::string_view line)
+EventLogWriter::check_line(std::string_view line) const
 {
   if (m_fd < 0 || !m_shared) {
     return error("cannot append to the event log: it is not open");
@@ -589,13 +589,68 @@ EventLogWriter::append(std::string_view line)
     return error(
         fmt::format("cannot append to event log {}: the record contains a newline", m_path));
   }
+  return {};
+}
+
+Result<void>
+EventLogWriter::append(std::string_view line)
+{
+  RAG_TRY(check_line(line));
+  std::unique_lock lock(m_shared->mutex);
+  queue_locked(line);
+  return commit_locked(lock);
+}
+
+Result<void>
+EventLogWriter::enqueue(std::string_view line)
+{
+  RAG_TRY(check_line(line));
+  std::lock_guard lock(m_shared->mutex);
+  queue_locked(line);
+  return {};
+}
+
+Result<void>
+EventLogWriter::flush()
+{
+  if (m_fd < 0 || !m_shared) {
+    return {};
+  }
   Shared& shared = *m_shared;
   std::unique_lock lock(shared.mutex);
+  // A write in progress may carry queued lines: they are out once it ends.
+  shared.ended.wait(lock, [&shared] { return !shared.writing; });
+  if (!shared.batch) {
+    return {};
+  }
+  return commit_locked(lock);
+}
+
+bool
+EventLogWriter::has_queued() const
+{
+  if (!m_shared) {
+    return false;
+  }
+  std::lock_guard lock(m_shared->mutex);
+  return static_cast<bool>(m_shared->batch);
+}
+
+void
+EventLogWriter::queue_locked(std::string_view line)
+{
+  Shared& shared = *m_shared;
   shared.pending.append(line);
   shared.pending.push_back('\n');
   if (!shared.batch) {
     shared.batch = std::make_shared<CommitBatch>();
   }
+}
+
+Result<void>
+EventLogWriter::commit_locked(std::unique_lock<std::mutex>& lock)
+{
+  Shared& shared = *m_shared;
   const std::shared_ptr<CommitBatch> mine = shared.batch;
   while (!mine->done) {
     if (shared.writing) {

@@ -51,6 +51,18 @@ public:
   // elsewhere, within k_path_recheck.
   Result<void> append(std::string_view line);
 
+  // Queue `line` (as append() would write it) without waiting: it goes out with the
+  // next append() or flush() of this writer, in one write with their lines. Records
+  // nobody waits for (deliveries) take this path; the caller must see to a flush().
+  // A line containing '\n' is an Error; a failed write of its batch goes to whoever
+  // wrote the batch.
+  Result<void> enqueue(std::string_view line);
+  // Write every queued line now (waiting for a write in progress that holds them);
+  // returns that write's Error, if any.
+  Result<void> flush();
+  // True when queued lines wait for a write nobody has started yet.
+  bool has_queued() const;
+
   // How long a log moved away (still linked elsewhere) may keep receiving records
   // before the writer looks at its path again.
   static constexpr std::chrono::milliseconds k_path_recheck{100};
@@ -60,6 +72,12 @@ public:
 private:
   struct Shared;
   EventLogWriter(int fd, std::string path, Warn warn);
+  Result<void> check_line(std::string_view line) const;
+  // Add `line` to the pending batch (starting one if needed); m_shared->mutex held.
+  void queue_locked(std::string_view line);
+  // Wait until the pending batch is written, writing it (and whatever joined it) when
+  // nobody else is; `lock` holds m_shared->mutex.
+  Result<void> commit_locked(std::unique_lock<std::mutex>& lock);
   // Write `lines` (whole lines) in one write() under the flock; called by one thread
   // at a time (the group-commit leader).
   Result<void> write_lines(const std::string& lines);

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -132,10 +133,48 @@ TEST_CASE("fanout: a held target delays neither the primary nor other events")
                                    {destination("http://a:1"), destination("http://held:9")}, true);
     CHECK(primary.get().response->status == 200); // returns although "held" never answered
   }
+  fanout.flush_records(); // records are queued, not waited for
   CHECK(log.deliveries().size() == 5);
   client.release();
   CHECK(fanout.drain(10s) == 0);
   CHECK(log.deliveries().size() == 10);
+}
+
+TEST_CASE("fanout: delivery records are queued, then written with the next append or soon")
+{
+  test::TempLog log;
+  auto writer = core::EventLogWriter::open(log.path);
+  REQUIRE(writer.ok());
+  test::StepClock clock;
+  core::RandomIdSource ids;
+  FakeClient client;
+  commands::Fanout fanout({}, client, *writer, clock, ids, {});
+  {
+    auto primary = fanout.dispatch(payload("evt_Q", "/q"), {destination("http://a:1")}, true);
+    commands::PrimaryOutcome outcome = primary.get();
+    outcome.finish.run();
+  }
+  SUBCASE("the next append carries it")
+  {
+    core::Event event;
+    event.id = "evt_NEXT";
+    event.time_us = clock.now_us();
+    event.method = "POST";
+    event.target = "/next";
+    REQUIRE(writer->append(core::to_json_line(event)).ok());
+    const auto deliveries = log.deliveries();
+    REQUIRE(deliveries.size() == 1);
+    CHECK(deliveries[0].event_id == "evt_Q");
+  }
+  SUBCASE("else the background flush writes it")
+  {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (log.deliveries().empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(commands::Fanout::k_record_delay);
+    }
+    CHECK(log.deliveries().size() == 1);
+    CHECK_FALSE(writer->has_queued());
+  }
 }
 
 TEST_CASE("fanout: retries on refusal and 5xx with backoff, each attempt recorded")

@@ -476,6 +476,27 @@ TEST_CASE("event_log: a writer follows the path when the log is replaced or remo
   CHECK(mode_of(path) == 0600);
 }
 
+TEST_CASE("event_log: queued lines wait for the next append or flush")
+{
+  TempDir dir;
+  const auto path = dir.file("events.jsonl");
+  auto writer = EventLogWriter::open(path);
+  REQUIRE(writer.ok());
+  CHECK_FALSE(writer->has_queued());
+  REQUIRE(writer->enqueue("{\"q\":1}").ok());
+  CHECK(writer->has_queued());
+  CHECK(read_file(path).empty());
+  REQUIRE(writer->append("{\"a\":1}").ok());
+  CHECK(read_file(path) == "{\"q\":1}\n{\"a\":1}\n");
+  CHECK_FALSE(writer->has_queued());
+  REQUIRE(writer->enqueue("{\"q\":2}").ok());
+  REQUIRE(writer->flush().ok());
+  CHECK(read_file(path) == "{\"q\":1}\n{\"a\":1}\n{\"q\":2}\n");
+  CHECK(writer->flush().ok()); // nothing queued: nothing written
+  CHECK_FALSE(writer->enqueue("two\nlines").ok());
+  CHECK(read_file(path) == "{\"q\":1}\n{\"a\":1}\n{\"q\":2}\n");
+}
+
 TEST_CASE("event_log: a writer follows a log moved away once it looks at the path again")
 {
   TempDir dir;
