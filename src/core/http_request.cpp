@@ -390,21 +390,10 @@ HttpRequestParser::parse_chunked(std::string_view data, std::size_t& pos)
       const std::string_view line = line_before(data, pos, lf);
       pos = lf + 1;
       std::size_t size = 0;
-      std::size_t digits = 0;
-      for (; digits < line.size(); ++digits) {
-        const int value = hex_value(line[digits]);
-        if (value < 0) {
-          break;
-        }
-        if (size > (std::numeric_limits<std::size_t>::max() >> 4)) {
-          return fail(400, "chunk size overflows");
-        }
-        size = size * 16 + static_cast<std::size_t>(value);
-      }
-      // Hex digits, optional whitespace, then nothing or `;extensions` (ignored).
-      const std::string_view rest = trim_ows(line.substr(digits));
-      if (digits == 0 || (!rest.empty() && rest.front() != ';')) {
-        return fail(400, "invalid chunk size");
+      switch (parse_chunk_size(line, size)) {
+      case ChunkSize::overflow: return fail(400, "chunk size overflows");
+      case ChunkSize::invalid: return fail(400, "invalid chunk size");
+      case ChunkSize::ok: break;
       }
       if (size == 0) {
         m_chunk_state = ChunkState::trailers;

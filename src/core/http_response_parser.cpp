@@ -426,20 +426,7 @@ HttpResponseParser::State
 HttpResponseParser::parse_chunk_size(std::string_view line)
 {
   std::size_t size = 0;
-  std::size_t digits = 0;
-  for (; digits < line.size(); ++digits) {
-    const int value = hex_value(line[digits]);
-    if (value < 0) {
-      break;
-    }
-    if (size > (std::numeric_limits<std::size_t>::max() >> 4)) {
-      return fail("invalid chunk size");
-    }
-    size = size * 16 + static_cast<std::size_t>(value);
-  }
-  // Hex digits, optional whitespace, then nothing or `;extensions` (ignored).
-  const std::string_view rest = trim_ows(line.substr(digits));
-  if (digits == 0 || (!rest.empty() && rest.front() != ';')) {
+  if (http::parse_chunk_size(line, size) != ChunkSize::ok) {
     return fail("invalid chunk size");
   }
   if (size == 0) {

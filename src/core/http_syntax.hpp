@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <string_view>
 
 namespace rag::core::http {
@@ -118,6 +119,32 @@ hex_value(char c)
     return c - 'A' + 10;
   }
   return -1;
+}
+
+enum class ChunkSize { ok, invalid, overflow };
+
+// Parse a chunk-size line (RFC 9112 §7.1: hex digits, optional whitespace, then nothing
+// or `;extensions`, which are ignored) into `size`.
+inline ChunkSize
+parse_chunk_size(std::string_view line, std::size_t& size)
+{
+  size = 0;
+  std::size_t digits = 0;
+  for (; digits < line.size(); ++digits) {
+    const int value = hex_value(line[digits]);
+    if (value < 0) {
+      break;
+    }
+    if (size > (std::numeric_limits<std::size_t>::max() >> 4)) {
+      return ChunkSize::overflow;
+    }
+    size = size * 16 + static_cast<std::size_t>(value);
+  }
+  const std::string_view rest = trim_ows(line.substr(digits));
+  if (digits == 0 || (!rest.empty() && rest.front() != ';')) {
+    return ChunkSize::invalid;
+  }
+  return ChunkSize::ok;
 }
 
 } // namespace rag::core::http
