@@ -7,7 +7,6 @@
 #include "core/id.hpp"
 #include "net/capture_server.hpp"
 #include "net/forward_client.hpp"
-#include "util/deferred_task.hpp"
 #include "util/line_output.hpp"
 #include "util/terminal.hpp"
 
@@ -16,7 +15,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <memory>
 
 namespace rag::commands {
 
@@ -80,11 +78,8 @@ run_listen(const ListenOptions& options)
         core::ForwardContext{core::remote_ip_of(peer.remote), "http", options.preserve_host};
     SenderResponse answer = pipeline.handle(std::move(request), origin);
     net::HttpResponse response{answer.status, std::move(answer.headers), std::move(answer.body)};
-    if (answer.after_answer) {
-      // The primary's delivery record is written once the sender has its answer.
-      auto after = std::make_shared<util::DeferredTask>(std::move(answer.after_answer));
-      response.after_send = [after] { after->run(); };
-    }
+    // The primary's delivery record is written once the sender has its answer.
+    response.after_send = std::move(answer.after_answer);
     return response;
   };
 

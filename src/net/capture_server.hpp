@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/http_request.hpp"
+#include "util/deferred_task.hpp"
 #include "util/result.hpp"
 
 #include <atomic>
@@ -48,9 +49,9 @@ struct HttpResponse
   // chunked` (raw bytes to HTTP/1.0) and `Connection: close`, then calls `stream` on the
   // connection thread; the connection closes when it returns. Not called for HEAD.
   std::function<void(StreamWriter&)> stream = {};
-  // Called on the connection thread once the response has been written (or could not
-  // be), before the connection's next request is read: work the sender need not wait for.
-  std::function<void()> after_send = {};
+  // Run on the connection thread once the response has been written (or could not be),
+  // before the connection's next request is read: work the sender need not wait for.
+  util::DeferredTask after_send = {};
 };
 
 // Peer and local addresses as "IP:PORT" / "[IPv6]:PORT", from the socket itself.

@@ -409,7 +409,7 @@ Connection::after_send(HttpResponse& response)
     return;
   }
   try {
-    std::exchange(response.after_send, nullptr)();
+    response.after_send.run();
   } catch (const std::exception& e) {
     report(500, fmt::format("after-send work failed: {}", e.what()));
   } catch (...) {

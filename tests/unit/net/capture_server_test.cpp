@@ -390,6 +390,42 @@ TEST_CASE("capture server: pipelined requests are answered in order, HEAD has no
   CHECK(captured.count() == 3);
 }
 
+TEST_CASE("capture server: after_send runs once the answer is out, before the next request")
+{
+  std::mutex mutex;
+  std::vector<std::string> order;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto note = [&](const std::string& what) {
+    std::lock_guard lock(mutex);
+    order.push_back(what);
+  };
+  TestServer server([&](HttpRequest&& request, const Peer&) {
+    note("handle " + request.target);
+    HttpResponse response{200, {}, request.target};
+    const std::string target = request.target;
+    response.after_send = rag::util::DeferredTask([&, target, released] {
+      released.wait_for(10s); // held until the test has read the answer
+      note("after " + target);
+    });
+    return response;
+  });
+  Client client(server.port());
+  client.send("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+  CHECK(client.read_response().body == "/1"); // out while /1's after_send is held
+  release.set_value();
+  CHECK(client.read_response().body == "/2");
+  client.close();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (bool done = false; !done && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(1ms);
+    std::lock_guard lock(mutex);
+    done = order.size() == 4;
+  }
+  std::lock_guard lock(mutex);
+  CHECK(order == std::vector<std::string>{"handle /1", "after /1", "handle /2", "after /2"});
+}
+
 TEST_CASE("capture server: keep-alive reuses the connection; close and HTTP/1.0 rules")
 {
   Captured captured;
