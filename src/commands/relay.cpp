@@ -22,6 +22,7 @@
 #include <memory>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace rag::commands {
 
@@ -35,8 +36,12 @@ constexpr std::size_t k_max_channel_chars = 64;
 constexpr std::size_t k_page_events = 50;
 // A subscriber's loop looks at stop and at its peer at least this often.
 constexpr std::chrono::milliseconds k_stream_poll{1000};
-// Frames are gathered into writes of about this size; bigger ones go alone.
+// Frames are gathered into writes of about this size; pieces of a frame (a body, its
+// base64) of at least k_direct_write_bytes go alone, without a copy.
 constexpr std::size_t k_write_batch_bytes = 256 * 1024;
+constexpr std::size_t k_direct_write_bytes = 64 * 1024;
+// gosmee's client subscribes at BASE/events/CHANNEL on every relay but smee.io.
+constexpr std::string_view k_gosmee_events_prefix = "/events/";
 
 bool
 valid_channel(std::string_view name)
@@ -191,6 +196,28 @@ query_param(std::string_view query, std::string_view name)
   return {};
 }
 
+bool
+wants_event_stream(const core::HttpRequest& request)
+{
+  return request.method == "GET" &&
+         util::to_lower(header_value(request.headers, "Accept")).find("text/event-stream") !=
+             std::string::npos;
+}
+
+// What a subscriber's messages carry besides smee.io's fields (docs/relay-protocol.md,
+// "Who gets which fields"): smee-client turns every other top-level field into a
+// request header, so only those who ask get `rag` and `bodyB`.
+core::MessageFields
+message_fields(const core::HttpRequest& request, std::string_view query)
+{
+  core::MessageFields fields;
+  fields.rag = header_value(request.headers, "Rag-Tunnel") == "1";
+  const std::string agent = header_value(request.headers, "User-Agent");
+  fields.body_b = query_param(query, "bodyB") == "1" ||
+                  util::iequals(std::string_view(agent).substr(0, 7), "gosmee/");
+  return fields;
+}
+
 // Everything one relay process shares between its connection threads.
 class Relay
 {
@@ -210,13 +237,13 @@ private:
   net::HttpResponse landing_page() const;
   net::HttpResponse new_channel(const core::HttpRequest& request) const;
   net::HttpResponse reply(core::HttpRequest&& request, std::string_view path);
-  net::HttpResponse subscribe(const core::HttpRequest& request, const std::string& channel,
-                              const net::Peer& peer);
+  net::HttpResponse subscribe(const core::HttpRequest& request, std::string_view query,
+                              const std::string& channel, const net::Peer& peer);
   net::HttpResponse channel_page(const std::string& channel);
   net::HttpResponse publish(core::HttpRequest&& request, const std::string& channel,
                             std::string_view rest, const net::Peer& peer);
   void stream(net::StreamWriter& writer, RelaySubscription& subscription,
-              const std::string& channel, const std::string& remote);
+              core::MessageFields fields, const std::string& channel, const std::string& remote);
   void log(const std::string& line) const;
 
   const RelayOptions& m_options;
@@ -266,6 +293,17 @@ Relay::handle(core::HttpRequest&& request, const net::Peer& peer)
     return reply(std::move(request), path.substr(k_reply_prefix.size()));
   }
 
+  if (path.starts_with(k_gosmee_events_prefix) && wants_event_stream(request)) {
+    const std::string channel(path.substr(k_gosmee_events_prefix.size()));
+    if (valid_channel(channel)) {
+      if (!authorized(request, target.query)) {
+        return json_error(401, "this channel needs the relay's token (Authorization: Bearer "
+                               "TOKEN or ?token=TOKEN)");
+      }
+      return subscribe(request, target.query, channel, peer);
+    }
+  }
+
   // "/CHANNEL" or "/CHANNEL/sub/path".
   if (path.empty() || path.front() != '/') {
     return json_error(404, "no such channel");
@@ -285,7 +323,7 @@ Relay::handle(core::HttpRequest&& request, const net::Peer& peer)
         return json_error(401, "this channel needs the relay's token (Authorization: Bearer "
                                "TOKEN or ?token=TOKEN)");
       }
-      return wants_stream ? subscribe(request, channel, peer) : channel_page(channel);
+      return wants_stream ? subscribe(request, target.query, channel, peer) : channel_page(channel);
     }
   }
   const std::string_view rest = bare ? std::string_view() : path.substr(slash);
@@ -347,13 +385,17 @@ Relay::reply(core::HttpRequest&& request, std::string_view rest)
 }
 
 net::HttpResponse
-Relay::subscribe(const core::HttpRequest& request, const std::string& channel,
-                 const net::Peer& peer)
+Relay::subscribe(const core::HttpRequest& request, std::string_view query,
+                 const std::string& channel, const net::Peer& peer)
 {
+  const core::MessageFields fields = message_fields(request, query);
   const std::string last_event_id = header_value(request.headers, "Last-Event-ID");
   std::shared_ptr<RelaySubscription> subscription = m_hub.subscribe(channel, last_event_id);
-  log(fmt::format("{}  subscribe  {}  from {}{}{}", clock_text(core::SystemClock().now_us()),
-                  channel, peer.remote,
+  // What its messages carry besides smee.io's fields.
+  const char* extra =
+      fields.rag ? (fields.body_b ? " (rag, bodyB)" : " (rag)") : (fields.body_b ? " (bodyB)" : "");
+  log(fmt::format("{}  subscribe  {}  from {}{}{}{}", clock_text(core::SystemClock().now_us()),
+                  channel, peer.remote, extra,
                   last_event_id.empty()
                       ? std::string()
                       : " (resuming after " + core::terminal_line(last_event_id) + ")",
@@ -364,15 +406,16 @@ Relay::subscribe(const core::HttpRequest& request, const std::string& channel,
                       {"Cache-Control", "no-cache"},
                       // nginx would otherwise buffer the stream.
                       {"X-Accel-Buffering", "no"}};
-  response.stream = [this, subscription, channel, remote = peer.remote](net::StreamWriter& w) {
-    stream(w, *subscription, channel, remote);
+  response.stream = [this, subscription, fields, channel,
+                     remote = peer.remote](net::StreamWriter& w) {
+    stream(w, *subscription, fields, channel, remote);
   };
   return response;
 }
 
 void
 Relay::stream(net::StreamWriter& writer, RelaySubscription& subscription,
-              const std::string& channel, const std::string& remote)
+              core::MessageFields fields, const std::string& channel, const std::string& remote)
 {
   auto gap_frame = [](const std::string& after) {
     return core::format_sse(
@@ -388,6 +431,23 @@ Relay::stream(net::StreamWriter& writer, RelaySubscription& subscription,
   }
   bool open = writer.write(out);
   auto last_write = Clock::now();
+  // Small pieces are gathered in `out`; big ones (a body, its base64) go out as they are.
+  auto send = [&](std::string_view piece) {
+    if (piece.size() >= k_direct_write_bytes) {
+      if (!out.empty()) {
+        open = open && writer.write(out);
+        out.clear();
+      }
+      open = open && writer.write(piece);
+      return;
+    }
+    out.append(piece);
+    if (out.size() >= k_write_batch_bytes) {
+      open = open && writer.write(out);
+      out.clear();
+    }
+  };
+  std::vector<std::string_view> pieces;
   while (open) {
     const auto idle =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_write);
@@ -403,14 +463,10 @@ Relay::stream(net::StreamWriter& writer, RelaySubscription& subscription,
       out += gap_frame(cursor);
     }
     for (const auto& event : batch.events) {
-      if (out.size() + event->frame.size() > k_write_batch_bytes && !out.empty()) {
-        open = writer.write(out);
-        out.clear();
-      }
-      if (event->frame.size() > k_write_batch_bytes) {
-        open = open && writer.write(event->frame); // big ones go out without a copy
-      } else {
-        out += event->frame;
+      pieces.clear();
+      event->append_frame(fields, pieces);
+      for (const std::string_view piece : pieces) {
+        send(piece);
       }
       if (!open) {
         break;

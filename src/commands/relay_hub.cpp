@@ -53,6 +53,26 @@ canonical_event_id(std::string_view text)
 
 } // namespace
 
+void
+HeldEvent::append_frame(core::MessageFields fields, std::vector<std::string_view>& out) const
+{
+  out.emplace_back(frame_start);
+  message.append_pieces(fields, out);
+  out.emplace_back(core::k_sse_frame_end);
+}
+
+std::string
+HeldEvent::frame(core::MessageFields fields) const
+{
+  std::vector<std::string_view> pieces;
+  append_frame(fields, pieces);
+  std::string out;
+  for (const auto piece : pieces) {
+    out.append(piece);
+  }
+  return out;
+}
+
 struct RelayHubWaiter
 {
   std::condition_variable answered_cv;
@@ -133,7 +153,7 @@ void
 RelayHub::evict(RelayChannel& channel, std::int64_t now_us)
 {
   auto drop_oldest = [&] {
-    channel.bytes -= channel.events.front()->frame.size();
+    channel.bytes -= channel.events.front()->bytes();
     channel.evicted_newest = channel.events.front()->id;
     channel.events.pop_front();
   };
@@ -197,12 +217,13 @@ RelayHub::publish(const std::string& channel_name, core::RelayedRequest request,
   event->method = request.method;
   event->target = request.target;
   event->body_size = request.body.size();
-  event->frame = core::format_sse({event->id, "", core::relay_message_json(request)});
+  event->frame_start = core::format_sse_data_start(event->id);
+  event->message = core::RelayMessage(request);
 
   if (await_reply) {
     channel->waiters.emplace(event->id, std::make_shared<RelayHubWaiter>());
   }
-  channel->bytes += event->frame.size();
+  channel->bytes += event->bytes();
   channel->events.push_back(event);
   evict(*channel, event->time_us);
   lock.unlock();

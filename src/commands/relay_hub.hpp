@@ -28,7 +28,8 @@ struct RelayHubOptions
   std::size_t answered_memory = 1000;                 // replied ids kept for 409s
 };
 
-// One published webhook as the hub holds it.
+// One published webhook as the hub holds it: its SSE frame is serialised once, and
+// each subscriber receives the variant its MessageFields ask for.
 struct HeldEvent
 {
   std::string id;
@@ -36,7 +37,16 @@ struct HeldEvent
   std::string method;
   std::string target; // relative to the channel, as in the message's `rag.target`
   std::size_t body_size = 0;
-  std::string frame; // the whole SSE frame subscribers receive (id: + data:)
+  std::string frame_start;    // "id: ID\ndata: "
+  core::RelayMessage message; // the data line, for every kind of subscriber
+
+  // Append to `out` the pieces of the frame for a subscriber that gets `fields`
+  // (id: and data: lines and the blank line); they point into this event.
+  void append_frame(core::MessageFields fields, std::vector<std::string_view>& out) const;
+  // Return the frame for a subscriber that gets `fields`, in one string.
+  std::string frame(core::MessageFields fields) const;
+  // Return the bytes the event holds (what --backlog-bytes counts).
+  std::size_t bytes() const { return frame_start.size() + message.size(); }
 };
 using HeldEventPtr = std::shared_ptr<const HeldEvent>;
 
@@ -107,7 +117,7 @@ public:
   RelayHub(const RelayHub&) = delete;
   RelayHub& operator=(const RelayHub&) = delete;
 
-  // Give `request` an id and time, build its SSE frame (with the sync-mode `reply`
+  // Give `request` an id and time, build its SSE frame once (with the sync-mode `reply`
   // path "/_rag/reply/CHANNEL/ID" when `await_reply`), append it to `channel`'s
   // backlog, evict what falls outside the bounds (never the new event) and wake the
   // channel's subscribers. With `await_reply` a waiter is registered before anyone

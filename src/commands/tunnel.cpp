@@ -5,6 +5,7 @@
 #include "core/event_view.hpp"
 #include "core/forward_plan.hpp"
 #include "core/id.hpp"
+#include "core/json_bounded.hpp"
 #include "core/retry.hpp"
 #include "core/signature.hpp"
 #include "net/forward_client.hpp"
@@ -334,7 +335,7 @@ Tunnel::on_message(const core::SseEvent& event)
   }
   if (event.event == "gap") {
     // rag relay: what was asked for is partly gone (backlog limits, a relay restart).
-    const auto gap = nlohmann::json::parse(event.data, nullptr, false);
+    const auto gap = core::parse_json_bounded<nlohmann::json>(event.data);
     const auto text = [&gap](const char* key) {
       return gap.is_object() && gap.contains(key) && gap[key].is_string()
                  ? core::terminal_line(gap[key].get<std::string>())

@@ -2,6 +2,7 @@
 
 #include "core/duration.hpp"
 #include "core/id.hpp"
+#include "core/json_bounded.hpp"
 #include "core/record_json.hpp"
 #include "util/bytes.hpp"
 #include "util/terminal.hpp"
@@ -237,7 +238,8 @@ pretty_json(std::string_view body)
   }
   try {
     // ordered_json keeps the sender's key order, which is how people read payloads.
-    const auto value = nlohmann::ordered_json::parse(body.begin(), body.end(), nullptr, false);
+    // A body is foreign bytes: too deep a one is shown as it is, not pretty-printed.
+    const auto value = parse_json_bounded<nlohmann::ordered_json>(body);
     if (value.is_discarded()) {
       return {};
     }

@@ -1,6 +1,7 @@
 #include "core/har.hpp"
 
 #include "core/curl_command.hpp"
+#include "core/json_bounded.hpp"
 #include "core/record_json.hpp"
 #include "util/bytes.hpp"
 #include "util/http_status.hpp"
@@ -764,7 +765,7 @@ looks_like_har(std::string_view in)
   }
   // "log" may come after other members; a JSON Lines file fails to parse at its
   // second line, so this costs one record at most.
-  const Json doc = Json::parse(in, nullptr, false);
+  const Json doc = parse_json_bounded<Json>(in);
   return !doc.is_discarded() && doc.is_object() && doc.contains("log");
 }
 
@@ -774,6 +775,11 @@ parse_har(std::string_view in)
   std::string_view s = in;
   if (s.starts_with("\xEF\xBB\xBF")) {
     s.remove_prefix(3);
+  }
+  // The throwing parse says where the JSON is wrong; the depth check comes first, as for
+  // every foreign document (core/json_bounded.hpp).
+  if (!json_depth_within(s)) {
+    return error(fmt::format("not valid JSON: nested more than {} levels deep", k_json_max_depth));
   }
   Json doc;
   try {

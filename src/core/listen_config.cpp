@@ -1,5 +1,6 @@
 #include "core/listen_config.hpp"
 
+#include "core/json_bounded.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -538,6 +539,12 @@ read_file(const std::string& path)
 Result<ListenConfig>
 parse_listen_config(std::string_view text, std::string_view name)
 {
+  // A config file is not rag's own writing either: its nesting is capped like every
+  // foreign document's (core/json_bounded.hpp) before anything recurses over it.
+  if (!json_depth_within(text)) {
+    return usage_error(
+        fmt::format("{}: invalid JSON (nested more than {} levels deep)", name, k_json_max_depth));
+  }
   Json root;
   ConfigSax sax(root);
   if (!Json::sax_parse(text, &sax)) {

@@ -1,6 +1,7 @@
 #include "core/relay_message.hpp"
 
 #include "core/har.hpp"
+#include "core/json_bounded.hpp"
 #include "core/record_json.hpp"
 #include "util/bytes.hpp"
 #include "util/text.hpp"
@@ -8,6 +9,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -55,18 +57,44 @@ params_object(const std::vector<Param>& params)
   return object;
 }
 
-// smee's `body`: the parsed JSON body, the fields of a form body, else {}.
-Json
-smee_body(const RelayedRequest& request)
+constexpr std::string_view k_bom = "\xEF\xBB\xBF";
+
+// Append smee's `body` to `out`: the JSON body as sent, the fields of a form body as an
+// object, else {}. A JSON body is spliced in rather than parsed and serialised again:
+// no document is built (a 25 MiB body used to cost 30 times its size), the sender's
+// numbers keep their precision, and nothing recurses over its nesting.
+void
+append_smee_body(const RelayedRequest& request, std::string& out)
 {
   if (request.body.empty()) {
-    return Json::object();
+    out += "{}";
+    return;
   }
   if (is_form_urlencoded(request.headers)) {
-    return params_object(parse_query("?" + request.body));
+    out += params_object(parse_query("?" + request.body))
+               .dump(-1, ' ', false, Json::error_handler_t::replace);
+    return;
   }
-  Json parsed = Json::parse(request.body, nullptr, false);
-  return parsed.is_discarded() ? Json::object() : parsed;
+  std::string_view text = request.body;
+  // nlohmann skips a leading BOM; inside the message it would not be JSON.
+  if (text.starts_with(k_bom)) {
+    text.remove_prefix(k_bom.size());
+  }
+  // One level less than the cap: the body sits inside the message, and every message
+  // a relay writes must pass the cap of the tunnel that reads it.
+  if (!util::is_valid_utf8(text) || !json_accept_bounded(text, k_json_max_depth - 1)) {
+    out += "{}";
+    return;
+  }
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  const std::size_t last = text.find_last_not_of(" \t\r\n");
+  text = text.substr(first, last + 1 - first);
+  const std::size_t at = out.size();
+  out.append(text);
+  // Valid JSON holds CR and LF only between tokens, and an SSE data line holds neither.
+  std::replace_if(
+      out.begin() + static_cast<std::ptrdiff_t>(at), out.end(),
+      [](char c) { return c == '\r' || c == '\n'; }, ' ');
 }
 
 std::string
@@ -148,8 +176,15 @@ parse_rag_object(const Json& rag)
     return message_error("`rag.headers` is missing");
   }
   RAG_TRY_ASSIGN(request.headers, header_pairs(*headers, "rag.headers", &message_error));
-  RAG_TRY_ASSIGN(const std::string body_b64, string_field(rag, "body_b64", true));
-  auto body = util::base64_decode(body_b64);
+  // Read in place: the body's base64 is the one big string of a message.
+  const auto body_b64 = rag.find("body_b64");
+  if (body_b64 == rag.end()) {
+    return message_error("`rag.body_b64` is missing");
+  }
+  if (!body_b64->is_string()) {
+    return message_error("`rag.body_b64` is not a string");
+  }
+  auto body = util::base64_decode(body_b64->get_ref<const std::string&>());
   if (!body) {
     return message_error("`rag.body_b64` is not base64");
   }
@@ -242,7 +277,7 @@ parse_smee_message(const Json& message)
     if (!body_b->is_string()) {
       return message_error("`bodyB` is not a string");
     }
-    auto body = util::base64_decode(body_b->get<std::string>());
+    auto body = util::base64_decode(body_b->get_ref<const std::string&>());
     if (!body) {
       return message_error("`bodyB` is not base64");
     }
@@ -267,25 +302,34 @@ reply_error(std::string what)
 
 } // namespace
 
-std::string
-relay_message_json(const RelayedRequest& request)
+RelayMessage::RelayMessage(const RelayedRequest& request)
 {
-  Json message = Json::object();
+  Json headers = Json::object();
   for (const auto& [name, value] : request.headers) {
-    const std::string key = utf8(util::to_lower(name));
-    const auto it = message.find(key);
-    if (it == message.end()) {
-      message[key] = utf8(value);
+    std::string key = utf8(util::to_lower(name));
+    // Like smee, the message's own fields win over headers of the same name (the rag
+    // object still has them).
+    if (is_message_field(key)) {
+      continue;
+    }
+    const auto it = headers.find(key);
+    if (it == headers.end()) {
+      headers.emplace(std::move(key), utf8(value));
     } else {
       *it = it->get<std::string>() + ", " + utf8(value);
     }
   }
-  // Like smee, the message's own fields win over headers of the same name.
-  message["body"] = smee_body(request);
-  message["query"] = params_object(parse_query(query_of(request.target)));
-  message["timestamp"] = request.time_us / 1000;
-  const std::string body_b64 = util::base64_encode(request.body);
-  message["bodyB"] = body_b64;
+  m_smee = headers.dump(-1, ' ', false, Json::error_handler_t::replace);
+  m_smee.pop_back(); // the closing brace: the message's own fields follow
+  m_smee += m_smee.size() > 1 ? R"(,"body":)" : R"("body":)";
+  append_smee_body(request, m_smee);
+  m_smee += R"(,"query":)";
+  m_smee += params_object(parse_query(query_of(request.target)))
+                .dump(-1, ' ', false, Json::error_handler_t::replace);
+  m_smee += R"(,"timestamp":)";
+  m_smee += std::to_string(request.time_us / 1000);
+
+  m_body_b64 = util::base64_encode(request.body);
 
   Json rag = Json::object();
   rag["v"] = 1;
@@ -294,30 +338,83 @@ relay_message_json(const RelayedRequest& request)
   rag["method"] = utf8(request.method);
   rag["target"] = utf8(request.target);
   rag["http_version"] = utf8(request.http_version);
-  Json headers = Json::array();
+  Json pairs = Json::array();
   for (const auto& [name, value] : request.headers) {
-    headers.push_back(Json::array({utf8(name), utf8(value)}));
+    pairs.push_back(Json::array({utf8(name), utf8(value)}));
   }
-  rag["headers"] = std::move(headers);
-  rag["body_b64"] = body_b64;
+  rag["headers"] = std::move(pairs);
   rag["remote"] = utf8(request.remote);
   if (!request.reply.empty()) {
     rag["reply"] = utf8(request.reply);
   }
-  message["rag"] = std::move(rag);
-  return message.dump(-1, ' ', false, Json::error_handler_t::replace);
+  // body_b64 goes last, so that its base64 is the one shared with bodyB.
+  m_rag = R"(,"rag":)" + rag.dump(-1, ' ', false, Json::error_handler_t::replace);
+  m_rag.pop_back();
+  m_rag += R"(,"body_b64":")";
+}
+
+void
+RelayMessage::append_pieces(MessageFields fields, std::vector<std::string_view>& out) const
+{
+  out.emplace_back(m_smee);
+  if (fields.body_b) {
+    out.emplace_back(R"(,"bodyB":")");
+    out.emplace_back(m_body_b64);
+    out.emplace_back(R"(")");
+  }
+  if (fields.rag) {
+    out.emplace_back(m_rag);
+    out.emplace_back(m_body_b64);
+    out.emplace_back(R"("})");
+  }
+  out.emplace_back("}");
+}
+
+std::string
+RelayMessage::json(MessageFields fields) const
+{
+  std::vector<std::string_view> pieces;
+  append_pieces(fields, pieces);
+  std::size_t size = 0;
+  for (const auto piece : pieces) {
+    size += piece.size();
+  }
+  std::string out;
+  out.reserve(size);
+  for (const auto piece : pieces) {
+    out.append(piece);
+  }
+  return out;
+}
+
+std::string
+relay_message_json(const RelayedRequest& request)
+{
+  return RelayMessage(request).json(MessageFields{true, true});
 }
 
 Result<RelayedRequest>
 parse_relay_message(std::string_view data)
 {
   try {
-    const Json message = Json::parse(data, nullptr, false);
+    // smee's `body` is only needed when there is neither `rag` nor `bodyB`: the first
+    // parse leaves it out, so that a big JSON body next to them (a rag relay sends a
+    // tunnel both `body` and `rag`) builds no document.
+    const auto skip_body = [](int depth, Json::parse_event_t event, Json& parsed) {
+      return depth != 1 || event != Json::parse_event_t::key || !parsed.is_string() ||
+             parsed.get_ref<const std::string&>() != "body";
+    };
+    Json message = parse_json_bounded<Json>(data, skip_body);
     if (message.is_discarded() || !message.is_object()) {
-      return message_error("the data is not a JSON object");
+      return message_error(
+          fmt::format("the data is not a JSON object (or it is nested more than {} levels deep)",
+                      k_json_max_depth));
     }
     if (const auto rag = message.find("rag"); rag != message.end()) {
       return parse_rag_object(*rag);
+    }
+    if (const auto body_b = message.find("bodyB"); body_b == message.end() || body_b->is_null()) {
+      message = parse_json_bounded<Json>(data);
     }
     return parse_smee_message(message);
   } catch (const std::exception& e) {
@@ -343,7 +440,7 @@ Result<RelayReply>
 parse_relay_reply(std::string_view text)
 {
   try {
-    const Json json = Json::parse(text, nullptr, false);
+    const Json json = parse_json_bounded<Json>(text);
     if (json.is_discarded() || !json.is_object()) {
       return reply_error("the body is not a JSON object");
     }

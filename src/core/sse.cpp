@@ -99,6 +99,20 @@ format_sse(const SseEvent& event)
 }
 
 std::string
+format_sse_data_start(std::string_view id, std::string_view event)
+{
+  std::string out;
+  if (!id.empty()) {
+    append_field(out, "id", id);
+  }
+  if (!event.empty()) {
+    append_field(out, "event", event);
+  }
+  out.append("data: ");
+  return out;
+}
+
+std::string
 format_sse_comment(std::string_view text)
 {
   std::string out;

@@ -24,6 +24,14 @@ struct SseEvent
 // (so "a\nb" becomes two data lines), then the blank line that dispatches it.
 std::string format_sse(const SseEvent& event);
 
+// Return the start of a frame whose data is one line written by the caller: the `id:`
+// and `event:` lines as format_sse writes them, then "data: ". The line must hold no CR
+// or LF and be followed by k_sse_frame_end; lets a relay send a frame in pieces.
+std::string format_sse_data_start(std::string_view id, std::string_view event = {});
+
+// What ends a frame begun with format_sse_data_start().
+inline constexpr std::string_view k_sse_frame_end = "\n\n";
+
 // Return a comment frame (": text\n\n") that keeps a connection busy without
 // dispatching anything.
 std::string format_sse_comment(std::string_view text);

@@ -152,9 +152,13 @@ SseClient::subscribe(const core::StreamRequest& request, const OpenFn& on_open,
     m_impl->active = client.get();
   }
 
+  // Rag-Tunnel asks a rag relay for the byte-exact `rag` object, which it sends only to
+  // those who ask (smee-client would turn it into a request header); other relays
+  // ignore it.
   httplib::Headers headers{{"Accept", "text/event-stream"},
                            {"Cache-Control", "no-cache"},
-                           {"Accept-Encoding", "identity"}};
+                           {"Accept-Encoding", "identity"},
+                           {"Rag-Tunnel", "1"}};
   if (!request.last_event_id.empty()) {
     headers.emplace("Last-Event-ID", request.last_event_id);
   }

@@ -20,9 +20,9 @@ struct SseClientOptions
 };
 
 // The relay connection on cpp-httplib (http and https, system CAs): subscribes with
-// Accept: text/event-stream, Last-Event-ID and a bearer token, reads the stream as it
-// arrives, and makes the plain requests of core::EventStream. Redirects are never
-// followed.
+// Accept: text/event-stream, Rag-Tunnel: 1 (a rag relay then sends the `rag` object),
+// Last-Event-ID and a bearer token, reads the stream as it arrives, and makes the plain
+// requests of core::EventStream. Redirects are never followed.
 class SseClient final : public core::EventStream
 {
 public:

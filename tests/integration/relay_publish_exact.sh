@@ -16,7 +16,8 @@ other=$(new_channel "$R_URL")
 [ "$other" != "$channel_url" ] || fail "two GET /new gave the same channel"
 channel=${channel_url##*/}
 
-subscribe_sse S "$channel_url"
+# Asking for both of rag's extra fields (docs/relay-protocol.md, "Who gets which fields").
+subscribe_sse S "$channel_url?bodyB=1" -H 'Rag-Tunnel: 1'
 ready_id=$(sse_ready_id "$T/S.sse")
 [[ "$ready_id" =~ ^evt_[0-9A-Z]{26}$ ]] || fail "ready carries no event id: '$ready_id'"
 

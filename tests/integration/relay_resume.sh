@@ -20,7 +20,7 @@ for i in $(seq 1 20); do
   sent+=("$id")
 done
 
-subscribe_sse AGAIN "$channel_url" -H "Last-Event-ID: $ready_id"
+subscribe_sse AGAIN "$channel_url" -H "Last-Event-ID: $ready_id" -H 'Rag-Tunnel: 1'
 wait_for 10 '[ "$(sse_message_count "$T/AGAIN.sse")" -ge 20 ]' || fail "resume got $(sse_message_count "$T/AGAIN.sse") of 20"
 expect_eq "$(sse_ready_id "$T/AGAIN.sse")" "$ready_id" \
   "the ready event of a resumed stream carries the resume point"

@@ -3,6 +3,8 @@
 # a JSON webhook to a local target: same JSON body, the provider's headers, the query.
 # Skips (77) when node/npm are missing or the package cannot be installed (offline).
 # shellcheck disable=SC2016 # wait_for re-evaluates its single-quoted check
+# npm install needs the registry: no network namespace of its own (lib.sh).
+export RAG_TEST_NETWORK=host
 source "$(dirname "$0")/lib.sh"
 need curl python3
 

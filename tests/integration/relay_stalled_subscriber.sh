@@ -9,20 +9,22 @@ need curl python3
 start_relay R
 url="$R_URL/busy"
 
-# Subscribes with a tiny receive buffer, then never reads again.
+# Subscribes with a tiny receive buffer, then never reads again. It asks for `bodyB` and
+# `rag` (each webhook's body twice in base64), so that its socket buffers do fill up.
 python3 - "$R_PORT" "$T/stalled.ready" <<'PY' &
 import socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"GET /busy HTTP/1.1\r\nHost: relay\r\nAccept: text/event-stream\r\n\r\n")
+s.sendall(b"GET /busy?bodyB=1 HTTP/1.1\r\nHost: relay\r\nAccept: text/event-stream\r\n"
+          b"Rag-Tunnel: 1\r\n\r\n")
 open(sys.argv[2], "w").close()
 time.sleep(300)
 PY
 PIDS+=("$!")
 wait_for 10 '[ -f "$T/stalled.ready" ]' || fail "the stalled subscriber did not connect"
 wait_for 10 'grep -q "subscribe  busy" "$T/R.err"' || fail "the stalled subscriber was not seen"
-subscribe_sse READER "$url"
+subscribe_sse READER "$url?bodyB=1" -H 'Rag-Tunnel: 1'
 subscribe_sse ELSEWHERE "$R_URL/calm"
 
 python3 -c 'import os, sys; sys.stdout.buffer.write(os.urandom(200 * 1024))' >"$T/body"

@@ -9,7 +9,7 @@ need curl python3
 
 start_relay R --sync-timeout 20s
 url="$R_URL/sync-chan"
-subscribe_sse TUNNEL "$url"
+subscribe_sse TUNNEL "$url" -H 'Rag-Tunnel: 1'
 
 # The sender, held by the relay.
 curl -s -D "$T/sender.head" -o "$T/sender.body" -H 'Content-Type: application/json' \

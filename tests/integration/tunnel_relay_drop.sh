@@ -28,7 +28,9 @@ wait_for 10 'grep -q "^Cannot connect to the relay: " "$T/tunnel.err"' ||
   fail "the failed reconnect was not shown"
 expect_eq "$(peer_count SINK)" 1 "nothing arrives while the relay is unreachable"
 
-start_tcp_proxy PROXY "$R_PORT" "$via_port"
+# A name of its own: start_tcp_proxy waits for "listening on" in $T/NAME.out, which the
+# first proxy's output would satisfy before the new one truncates the file.
+start_tcp_proxy PROXY_AGAIN "$R_PORT" "$via_port"
 wait_tunnel_connected tunnel 2
 wait_for 30 '[ "$(peer_count SINK)" -ge 21 ]' || fail "expected 21 webhooks, got $(peer_count SINK)"
 stop_tunnel tunnel

@@ -49,12 +49,15 @@ request(std::string target, std::string body = "{}")
   return r;
 }
 
+// Every field a message can carry.
+constexpr core::MessageFields k_all_fields{true, true};
+
 // Parse a held event's frame back into the request it announces.
 core::RelayedRequest
-decode(const HeldEventPtr& event)
+decode(const HeldEventPtr& event, core::MessageFields fields = k_all_fields)
 {
   core::SseParser parser;
-  auto events = parser.feed(event->frame);
+  auto events = parser.feed(event->frame(fields));
   REQUIRE(events.size() == 1);
   CHECK(events[0].id == event->id);
   CHECK(events[0].event.empty());
@@ -107,6 +110,51 @@ TEST_CASE("relay hub: publish gives increasing ids and a frame with the whole re
   CHECK(decode(sync).reply == "/_rag/reply/a/" + sync->id);
   CHECK(hub.post_reply("a", sync->id, {200, {}, ""}) == ReplyOutcome::accepted);
   CHECK(hub.await_reply("a", sync->id, 0ms).kind == RelayAwait::Kind::reply);
+}
+
+TEST_CASE("relay hub: an event is serialised once, and each kind of subscriber reads its variant")
+{
+  Fixture f;
+  RelayHub hub({}, f.clock, f.ids);
+  const std::string body = R"({"action":"opened","n":[1,2,3]})";
+  const auto event = hub.publish("a", request("/gh?x=1", body));
+  const auto smee = decode(event, {});
+  CHECK(smee.form == core::RelayedRequest::Form::body);
+  CHECK(smee.body == body);
+  CHECK(smee.target == "/?x=1");
+  const auto gosmee = decode(event, {true, false});
+  CHECK(gosmee.form == core::RelayedRequest::Form::body_b);
+  CHECK(gosmee.body == body);
+  const auto tunnel = decode(event, {false, true});
+  CHECK(tunnel.form == core::RelayedRequest::Form::rag);
+  CHECK(tunnel.target == "/gh?x=1");
+  CHECK(tunnel.body == body);
+  CHECK(event->frame({}).find("bodyB") == std::string::npos);
+  CHECK(event->frame({}).find(R"("rag")") == std::string::npos);
+  CHECK(event->frame({false, true}).find("bodyB") == std::string::npos);
+
+  // The backlog counts what is held, once, not one frame per kind of subscriber.
+  CHECK(event->bytes() < event->frame({true, true}).size());
+  CHECK(event->bytes() < event->frame({}).size() + event->frame({false, true}).size());
+  std::vector<std::string_view> pieces;
+  event->append_frame({false, true}, pieces);
+  std::string joined;
+  for (const auto piece : pieces) {
+    joined.append(piece);
+  }
+  CHECK(joined == event->frame({false, true}));
+}
+
+TEST_CASE("relay hub: a 50000-deep JSON body is published without a crash")
+{
+  Fixture f;
+  RelayHub hub({}, f.clock, f.ids);
+  const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  const auto event = hub.publish("a", request("/", deep));
+  CHECK(decode(event).body == deep);
+  CHECK(decode(event, {}).body == "{}"); // smee's `body`: not JSON within the cap
+  const auto next = hub.publish("a", request("/", R"({"ok":true})"));
+  CHECK(decode(next, {}).body == R"({"ok":true})");
 }
 
 TEST_CASE("relay hub: a live subscriber gets what comes after its ready position, in order")
@@ -236,7 +284,7 @@ TEST_CASE("relay hub: the backlog is bounded by bytes")
   const auto held = hub.recent("chan", 100);
   std::size_t bytes = 0;
   for (const auto& event : held) {
-    bytes += event->frame.size();
+    bytes += event->bytes();
   }
   CHECK(bytes <= 20'000);
   CHECK(held.size() >= 2);

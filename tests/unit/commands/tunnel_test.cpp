@@ -594,3 +594,28 @@ TEST_CASE("tunnel: an event the log cannot take is received again after a reconn
   CHECK(rig.received == 1);
   REQUIRE(rig.events().size() == 1);
 }
+
+TEST_CASE("tunnel: a message or gap nested 50000 deep is skipped, and the next one forwarded")
+{
+  Rig rig;
+  const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  Connection connection;
+  connection.chunks = {
+      ready(),
+      // smee.io-style: a deep `body` used to crash the tunnel when serialised again.
+      frame("deep-1", "", R"({"content-type":"application/json","body":)" + deep + "}"),
+      frame("", "gap", R"({"after":)" + deep + "}"), rag_message(rag_id(3), "POST", "/after")};
+  connection.chunks = pieces(connection.chunks[0] + connection.chunks[1] + connection.chunks[2] +
+                                 connection.chunks[3],
+                             4096);
+  connection.end.kind = core::StreamEnd::Kind::stopped;
+  rig.stream.script = {connection};
+  REQUIRE(rig.run().ok());
+  CHECK(rig.received == 1);
+  CHECK(rig.status_contains("skipped a message that is not a webhook (deep-1)"));
+  CHECK(rig.status_contains("the relay lost webhooks after ?: ?"));
+  const auto events = rig.events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].target == "/after");
+  REQUIRE(rig.client.sent.size() == 1);
+}

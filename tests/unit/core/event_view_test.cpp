@@ -309,3 +309,23 @@ TEST_CASE("the detail view shows the request, its metadata and every delivery")
 
   CHECK(render_event_detail(sample_event(), {}, style).find("no deliveries") != std::string::npos);
 }
+
+TEST_CASE("render_body: a body nested too deep for pretty-printing is shown as it is")
+{
+  // Pretty-printing recurses per level: 50000 levels used to overflow the stack.
+  BodyStyle style;
+  style.pretty_json = true;
+  style.max_text_bytes = 1 << 20;
+  const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  CHECK(render_body(deep, style) == deep + "\n");
+  const std::string objects = [] {
+    std::string text;
+    for (int i = 0; i < 50000; ++i) {
+      text += "{\"a\":";
+    }
+    return text + "1" + std::string(50000, '}');
+  }();
+  CHECK(render_body(objects, style) == objects + "\n");
+  // Within the cap it is still pretty-printed.
+  CHECK(render_body("[[[1]]]", style) == "[\n  [\n    [\n      1\n    ]\n  ]\n]\n");
+}

@@ -414,3 +414,21 @@ TEST_CASE("har: documents that are not HAR")
   REQUIRE(bad_base64->skipped.size() == 1);
   CHECK(bad_base64->skipped[0].find("not valid base64") != std::string::npos);
 }
+
+TEST_CASE("har: a document nested deeper than the cap is not valid JSON, without a crash")
+{
+  const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  const std::string har = R"({"comment":)" + deep + R"(,"log":{"entries":[]}})";
+  CHECK_FALSE(looks_like_har(har));
+  const auto parsed = parse_har(har);
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.error().message.starts_with("not valid JSON"));
+  CHECK(parsed.error().message.find("nested") != std::string::npos);
+  // Inside an entry too; at the cap it is only an unknown field.
+  const auto entry = parse_har(R"({"log":{"entries":[{"_x":)" + deep + "}]}}");
+  CHECK_FALSE(entry.ok());
+  const std::string shallow = std::string(200, '[') + std::string(200, ']');
+  const auto fine = parse_har(R"({"comment":)" + shallow + R"(,"log":{"entries":[]}})");
+  CHECK(fine.ok());
+  CHECK(looks_like_har(R"({"comment":)" + shallow + R"(,"log":{"entries":[]}})"));
+}

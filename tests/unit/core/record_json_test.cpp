@@ -1,5 +1,6 @@
 #include "core/record_json.hpp"
 
+#include "core/json_bounded.hpp"
 #include "util/bytes.hpp"
 
 #include <doctest/doctest.h>
@@ -374,4 +375,19 @@ TEST_CASE("record_json: raw_record_id reads the record's own id without parsing"
   CHECK(raw_record_id(R"({"v":1,"kind":"delivery","id":"dlv_X","event_id":"evt_Y"})") == "dlv_X");
   CHECK(raw_record_id("garbage").empty());
   CHECK(raw_record_id(R"({"id":"unterminated)").empty());
+}
+
+TEST_CASE("record_json: what lies deeper than the nesting cap is dropped, not stored")
+{
+  // An unknown field is ignored however deep (see "parse_record survives every prefix");
+  // a known field that deep is wrong, and says so without recursing over it.
+  const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  auto line = to_json_line(sample_event());
+  auto unknown = line;
+  unknown.insert(unknown.size() - 1, R"(,"future":{"x":)" + deep + "}");
+  check_same(std::get<Event>(parse_record(unknown).value()), sample_event());
+  CHECK_FALSE(
+      parse_record(replace_once(line, R"("headers":[)", R"("headers":[)" + deep + ",")).ok());
+  CHECK_FALSE(parse_record(replace_once(line, R"("method":"POST")", R"("method":)" + deep)).ok());
+  CHECK(error_of(std::string(50000, '[')) == "not valid JSON");
 }

@@ -1,5 +1,6 @@
 #include "core/relay_message.hpp"
 
+#include "core/json_bounded.hpp"
 #include "core/record_json.hpp"
 #include "util/bytes.hpp"
 
@@ -7,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 using namespace rag::core;
 using Json = nlohmann::json;
@@ -307,4 +310,145 @@ TEST_CASE("parse_relay_reply names what is wrong")
   CHECK(message(R"({"status":200,"headers":[["a"]]})").find("headers") != std::string::npos);
   CHECK(message(R"({"status":200,"body_b64":1})").find("body_b64") != std::string::npos);
   CHECK(message(R"({"status":200,"body_b64":"!!"})").find("body_b64") != std::string::npos);
+}
+
+namespace {
+
+std::string
+nested_arrays(std::size_t depth)
+{
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+RelayedRequest
+json_request(std::string body)
+{
+  RelayedRequest request = sample_request();
+  request.method = "POST";
+  request.headers = {{"Content-Type", "application/json"}, {"X-GitHub-Event", "push"}};
+  request.body = std::move(body);
+  return request;
+}
+
+} // namespace
+
+TEST_CASE("relay message: a 50000-deep JSON body is not JSON to smee, and exact in bodyB and rag")
+{
+  // The anonymous POST that killed `rag relay` (issue 12, item 14).
+  const RelayedRequest in = json_request(nested_arrays(50000));
+  const std::string data = relay_message_json(in);
+  const Json message = parsed(data);
+  CHECK(message["body"] == Json::object());
+  CHECK(message["bodyB"] == rag::util::base64_encode(in.body));
+  auto out = parse_relay_message(data);
+  REQUIRE(out.ok());
+  CHECK(out->form == RelayedRequest::Form::rag);
+  CHECK(out->body == in.body);
+
+  // The deepest body smee's field carries is one level less than the cap (the message
+  // wraps it), so that every message a relay writes passes the tunnel's cap.
+  const std::string deepest = nested_arrays(k_json_max_depth - 1);
+  CHECK(parsed(relay_message_json(json_request(deepest)))["body"] == Json::parse(deepest));
+  CHECK(parse_relay_message(relay_message_json(json_request(deepest))).ok());
+  CHECK(parsed(relay_message_json(json_request(nested_arrays(k_json_max_depth))))["body"] ==
+        Json::object());
+}
+
+TEST_CASE("parse_relay_message: a deep `body` from a relay is an error, not a crash")
+{
+  // smee.io-style, as a hostile relay could send it.
+  const std::string deep = nested_arrays(50000);
+  auto smee = parse_relay_message(R"({"x-a":"1","body":)" + deep + R"(,"query":{}})");
+  REQUIRE_FALSE(smee.ok());
+  CHECK(smee.error().message.find("not a JSON object") != std::string::npos);
+  // Next to a valid rag object or bodyB, the message is still refused as a whole.
+  const Json good = parsed(relay_message_json(sample_request()));
+  std::string with_rag = good.dump();
+  with_rag.insert(1, R"("body":)" + deep + ",");
+  CHECK_FALSE(parse_relay_message(with_rag).ok());
+  CHECK_FALSE(parse_relay_message(R"({"bodyB":"","body":)" + deep + "}").ok());
+  // A deep `gap`-like or reply document too.
+  CHECK_FALSE(parse_relay_reply(R"({"status":200,"headers":)" + deep + "}").ok());
+
+  // At the cap (the body one level inside the message) it is read and serialised again.
+  const std::string deepest = nested_arrays(k_json_max_depth - 1);
+  auto at_cap = parse_relay_message(R"({"x-a":"1","body":)" + deepest + "}");
+  REQUIRE(at_cap.ok());
+  CHECK(at_cap->form == RelayedRequest::Form::body);
+  CHECK(at_cap->body == deepest);
+}
+
+TEST_CASE("relay message splices a JSON body as sent: one line, same value, exact numbers")
+{
+  // Big and precise numbers survive, which parse + dump would round.
+  const std::string compact =
+      R"({"id":123456789012345678901234567890,"f":1.10,"e":1E5,"s":"a\"b\\[","u":"\u00e9"})";
+  const std::string data = relay_message_json(json_request(compact));
+  CHECK(data.find(R"("body":)" + compact + R"(,"query":)") != std::string::npos);
+
+  // Whitespace between tokens stays, but no CR or LF: the data is one SSE line.
+  const std::string pretty = "\xEF\xBB\xBF \r\n{\r\n  \"a\": [1,\n 2],\t\"b\": \"x y\"\n}\n\n";
+  const std::string spaced = relay_message_json(json_request(pretty));
+  CHECK(spaced.find('\n') == std::string::npos);
+  CHECK(spaced.find('\r') == std::string::npos);
+  CHECK(spaced.find("\xEF\xBB\xBF") == std::string::npos);
+  const Json message = parsed(spaced);
+  CHECK(message["body"] == Json::parse(R"({"a":[1,2],"b":"x y"})"));
+  CHECK(message["bodyB"] == rag::util::base64_encode(pretty));
+
+  // Top-level scalars are JSON too; invalid UTF-8 or invalid JSON is not.
+  CHECK(parsed(relay_message_json(json_request("  42 ")))["body"] == 42);
+  CHECK(parsed(relay_message_json(json_request(R"("text")")))["body"] == "text");
+  CHECK(parsed(relay_message_json(json_request("[\"caf\xE9\"]")))["body"] == Json::object());
+  CHECK(parsed(relay_message_json(json_request(R"({"a":1} {"b":2})")))["body"] == Json::object());
+  CHECK(parsed(relay_message_json(json_request("[1e400]")))["body"] == Json::object());
+}
+
+TEST_CASE("relay message variants: smee's fields for everyone, bodyB and rag for who asks")
+{
+  RelayedRequest in = json_request(R"({"zeta":1,"alpha":[true,null,"x"]})");
+  in.headers.emplace_back("Rag", "a header");
+  const RelayMessage message(in);
+
+  const Json smee = parsed(message.json({}));
+  CHECK_FALSE(smee.contains("bodyB"));
+  CHECK_FALSE(smee.contains("rag")); // not even the sender's `Rag` header
+  CHECK(smee["body"] == Json::parse(in.body));
+  CHECK(smee["x-github-event"] == "push");
+  CHECK(smee["query"] == Json::parse(R"({"x":"2","y":"a b","empty":"","flag":""})"));
+  CHECK(smee["timestamp"] == 1795675527123);
+  auto smee_out = parse_relay_message(message.json({}));
+  REQUIRE(smee_out.ok());
+  CHECK(smee_out->form == RelayedRequest::Form::body);
+  CHECK(smee_out->body == in.body);
+
+  const Json gosmee = parsed(message.json({true, false}));
+  CHECK(gosmee["bodyB"] == rag::util::base64_encode(in.body));
+  CHECK_FALSE(gosmee.contains("rag"));
+  auto gosmee_out = parse_relay_message(message.json({true, false}));
+  REQUIRE(gosmee_out.ok());
+  CHECK(gosmee_out->form == RelayedRequest::Form::body_b);
+  CHECK(gosmee_out->body == in.body);
+
+  const Json tunnel = parsed(message.json({false, true}));
+  CHECK_FALSE(tunnel.contains("bodyB"));
+  CHECK(tunnel["rag"]["body_b64"] == rag::util::base64_encode(in.body));
+  CHECK(tunnel["body"] == Json::parse(in.body));
+  auto tunnel_out = parse_relay_message(message.json({false, true}));
+  REQUIRE(tunnel_out.ok());
+  CHECK(tunnel_out->form == RelayedRequest::Form::rag);
+  CHECK(tunnel_out->headers == in.headers);
+  CHECK(tunnel_out->body == in.body);
+
+  // Every variant is made of the same pieces: the body and its base64 are held once.
+  CHECK(message.json({true, true}) == relay_message_json(in));
+  const std::size_t b64_size = rag::util::base64_encode(in.body).size();
+  CHECK(message.json({true, true}).size() - message.size() < b64_size + 20);
+  std::vector<std::string_view> pieces;
+  message.append_pieces({false, true}, pieces);
+  std::string joined;
+  for (const auto piece : pieces) {
+    joined.append(piece);
+  }
+  CHECK(joined == message.json({false, true}));
 }

@@ -56,6 +56,22 @@ TEST_CASE("format_sse writes id, event, one data line per line and a blank line"
   CHECK(format_sse({"x\ny", "e\rv", "d"}) == "id: xy\nevent: ev\ndata: d\n\n");
 }
 
+TEST_CASE("format_sse_data_start begins the frame format_sse writes for one data line")
+{
+  for (const SseEvent& event : {SseEvent{"evt_1", "", R"({"a":1})"}, SseEvent{"", "gap", "{}"},
+                                SseEvent{"x\ny", "e\rv", "d"}, SseEvent{"", "", ""}}) {
+    CHECK(format_sse_data_start(event.id, event.event) + event.data +
+              std::string(k_sse_frame_end) ==
+          format_sse(event));
+  }
+  SseParser parser;
+  const auto events =
+      parser.feed(format_sse_data_start("evt_2") + "{}" + std::string(k_sse_frame_end));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].id == "evt_2");
+  CHECK(events[0].data == "{}");
+}
+
 TEST_CASE("format_sse_comment is a comment frame the parser ignores")
 {
   CHECK(format_sse_comment("keep-alive") == ": keep-alive\n\n");
