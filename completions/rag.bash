@@ -24,7 +24,7 @@ _rag_spec()
     positional="ids"
     ;;
   "rag replay")
-    flags="-h --help --last --since --until --method --path --header --grep --status --to --set-header --resign --concurrency --rate --timeout --insecure --dry-run --json --log"
+    flags="-h --help --last --since --until --method --path --header --grep --status --to --set-header --resign --concurrency --rate --timeout --insecure --include-rejected --dry-run --json --log"
     valued="--last --since --until --method --path --header --grep --status --to --set-header --resign --concurrency --rate --timeout --log"
     positional="ids"
     ;;

@@ -81,6 +81,7 @@ complete -c rag -n '__fish_seen_subcommand_from replay' -l concurrency -x -d 'De
 complete -c rag -n '__fish_seen_subcommand_from replay' -l rate -x -d 'Send at most N requests per second'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l timeout -x -d 'Give up on a delivery after this'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l insecure -d 'Accept self-signed certificates of https targets'
+complete -c rag -n '__fish_seen_subcommand_from replay' -l include-rejected -d 'Also replay events whose signature failed verification when captured'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l dry-run -d 'Print each request that would be sent'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l json -d 'Print the delivery records as JSON Lines'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l log -r -F -d 'Event log file'

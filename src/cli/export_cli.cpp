@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/forward_flags.hpp"
 #include "commands/export.hpp"
 #include "util/text.hpp"
 
@@ -40,6 +41,7 @@ add_export(CLI::App& app)
 {
   auto options = std::make_shared<commands::ExportOptions>();
   auto log = std::make_shared<std::string>();
+  auto last = std::make_shared<std::string>();
   CLI::App* sub =
       app.add_subcommand("export", "Write captured events as JSON Lines, HAR 1.2 or curl commands");
   sub->footer(k_export_examples);
@@ -50,9 +52,8 @@ add_export(CLI::App& app)
       ->check(CLI::IsMember({"jsonl", "har", "curl"}, CLI::ignore_case));
   sub->add_option("--output,-o", options->output, "Write to FILE (atomically) instead of stdout")
       ->option_text("FILE");
-  sub->add_option("--last", options->last, "Only the newest N matching events")
-      ->option_text("N")
-      ->check(CLI::PositiveNumber);
+  CLI::Option* last_option =
+      sub->add_option("--last", *last, "Only the newest N matching events")->option_text("N");
   sub->add_option("--since", options->filter.since,
                   "Only events at or after TIME (an age like 10m)")
       ->option_text("TIME");
@@ -75,8 +76,11 @@ add_export(CLI::App& app)
       ->option_text("STATUS");
   add_log_option(*sub, *log);
 
-  return [options, log, format]() -> Result<int> {
+  return [options, log, format, last, last_option]() -> Result<int> {
     options->log_path = resolve_log_path(*log);
+    if (last_option->count() > 0) {
+      RAG_TRY_ASSIGN(options->last, parse_event_count("--last", *last, 1));
+    }
     const std::string name = util::to_lower(*format);
     options->format = name == "har"    ? commands::ExportFormat::har
                       : name == "curl" ? commands::ExportFormat::curl

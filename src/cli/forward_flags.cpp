@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace rag::cli {
 
@@ -140,6 +141,24 @@ parse_forward_flags(const ForwardFlags& flags)
   settings.insecure = flags.insecure;
   settings.preserve_host = flags.preserve_host;
   return settings;
+}
+
+Result<long long>
+parse_event_count(std::string_view flag, std::string_view text, long long min)
+{
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  const bool digits = !text.empty() && text.front() != '-' && ptr == end;
+  if (digits && ec == std::errc::result_out_of_range) {
+    return std::numeric_limits<long long>::max();
+  }
+  if (!digits || ec != std::errc() || value < min) {
+    return usage_error(
+        fmt::format("{} needs a number of events, {} or more, not '{}'", flag, min, text),
+        fmt::format("e.g. {} {}", flag, std::max(min, 10LL)));
+  }
+  return value;
 }
 
 } // namespace rag::cli

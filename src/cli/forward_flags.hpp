@@ -2,7 +2,9 @@
 
 // The forwarding flags `rag listen` and `rag tunnel` share (-f, --route, --config,
 // --timeout, --retry, --verify, --reject-invalid, --ordered, --insecure,
-// --preserve-host, and --respond for listen): one definition, one validation.
+// --preserve-host, and --respond for listen): one definition, one validation. Also the
+// one validation of a number of events (--last of inspect, replay and export, --keep of
+// log prune).
 
 #include "core/forward_plan.hpp"
 #include "core/routing.hpp"
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
@@ -61,5 +64,12 @@ void add_forward_flags(CLI::App& sub, ForwardFlags& flags, ForwardCommand comman
 // targets and routes after the flags'), check --timeout and that --reject-invalid has a
 // signature to check. Mistakes are usage Errors; an unreadable config is an Error.
 Result<ForwardSettings> parse_forward_flags(const ForwardFlags& flags);
+
+// Return the number of events `text` gives for `flag` (--last, --keep): a whole number,
+// at least `min` (a huge one counts as the largest there is). Anything else ("abc",
+// "1.5", "-1", less than `min`) is the usage Error "FLAG needs a number of events, MIN
+// or more". Commands take such flags as text and call this, so that a mistake is one
+// clear line rather than CLI11's conversion or range message.
+Result<long long> parse_event_count(std::string_view flag, std::string_view text, long long min);
 
 } // namespace rag::cli

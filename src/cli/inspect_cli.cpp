@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/forward_flags.hpp"
 #include "commands/inspect.hpp"
 #include "core/signature.hpp"
 
@@ -41,14 +42,15 @@ add_inspect(CLI::App& app)
   auto options = std::make_shared<commands::InspectOptions>();
   auto log = std::make_shared<std::string>();
   auto verify = std::make_shared<std::vector<std::string>>();
+  auto last = std::make_shared<std::string>();
   CLI::App* sub =
       app.add_subcommand("inspect", "List, filter and follow captured events, or show one in full");
   sub->footer(k_inspect_examples);
 
   sub->add_option("ID", options->id, "Show this event (any unique prefix of its id)");
-  sub->add_option("--last", options->last, "Show the newest N matching events (default 20)")
-      ->option_text("N")
-      ->check(CLI::PositiveNumber);
+  CLI::Option* last_option =
+      sub->add_option("--last", *last, "Show the newest N matching events (default 20)")
+          ->option_text("N");
   sub->add_option("--since", options->since, "Only events at or after TIME (an age like 10m)")
       ->option_text("TIME");
   sub->add_option("--until", options->until, "Only events at or before TIME (an age like 2h)")
@@ -82,8 +84,11 @@ add_inspect(CLI::App& app)
       ->allow_extra_args(false);
   add_log_option(*sub, *log);
 
-  return [options, log, verify]() -> Result<int> {
+  return [options, log, verify, last, last_option]() -> Result<int> {
     options->log_path = resolve_log_path(*log);
+    if (last_option->count() > 0) {
+      RAG_TRY_ASSIGN(options->last, parse_event_count("--last", *last, 1));
+    }
     for (const auto& text : *verify) {
       RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text));
       options->verify.push_back(std::move(spec));

@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/forward_flags.hpp"
 #include "commands/log.hpp"
 #include "util/text.hpp"
 
@@ -147,7 +148,7 @@ add_log(CLI::App& app)
       add_sub("prune", "Remove old events and their deliveries (atomic; safe while listening)",
               k_prune_examples, commands::LogAction::prune, "Print the report as a JSON object");
 
-  auto keep = std::make_shared<long long>(0);
+  auto keep = std::make_shared<std::string>();
   CLI::Option* keep_option =
       prune->add_option("--keep", *keep, "Keep only the newest N events")->option_text("N");
   prune
@@ -182,7 +183,7 @@ add_log(CLI::App& app)
     run.action = chosen->action;
     run.json = chosen->json;
     if (keep_option->count() > 0) {
-      run.keep = *keep;
+      RAG_TRY_ASSIGN(run.keep, parse_event_count("--keep", *keep, 0));
     }
     if (chosen->action == commands::LogAction::path) {
       const char* env = std::getenv("RAG_LOG");

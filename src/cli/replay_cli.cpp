@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/forward_flags.hpp"
 #include "commands/replay.hpp"
 #include "core/duration.hpp"
 #include "core/forward_plan.hpp"
@@ -10,6 +11,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <limits>
 #include <memory>
 
 namespace rag::cli {
@@ -26,23 +29,34 @@ constexpr const char* k_replay_examples = R"(Examples:
   rag replay --last 500 --to 3000 --concurrency 1
                                           one at a time, strictly in capture order
   rag replay evt_1K15 --set-header 'X-Debug: 1' --json
+  rag replay --since 1h --to 3000 --resign stripe=env:STRIPE_KEY --resign github=env:GH_KEY
+                                          each event re-signed with its provider's scheme
 
 Select events by ID (any unique prefix), --last N, or the filters of `rag inspect`.
 Events go out in capture order, oldest first. Without --to, each event goes to the exact
 URLs it was delivered to before (replays not counted); --to takes PORT, HOST:PORT[/PATH]
 or a URL with the path rules of `rag listen --forward-to`. The body and headers go out as
 captured (hop-by-hop headers dropped, Host set to the target, X-Forwarded-* added).
+--resign re-signs an event with each given scheme whose signature header it carries (the
+test --verify makes); one that carries none is re-signed when a single --resign was given,
+else sent as captured with a warning. --dry-run shows what each event is re-signed with.
+An event is skipped with a warning naming it, and the others are still replayed, when it
+has no original target (never delivered, and no --to) or when its signature failed
+verification at capture (the requests --reject-invalid refuses; --include-rejected sends
+them too).
 --concurrency N runs up to N deliveries at once, so with N > 1 a target may receive
 events out of order; --concurrency 1 keeps the order. Every attempt is recorded as a
 delivery with "replay": true (see `rag inspect ID`).
-Exit 0 when every delivery succeeded, 1 when one failed (an error or a status >= 400).
+Exit 0 when every delivery succeeded, 1 when one failed (an error or a status >= 400) or
+an event was skipped.
 Ctrl-C stops sending, waits up to 10s for deliveries in flight, prints the summary and
 exits 1 when something failed or was left unsent; a second Ctrl-C quits at once (130).)";
 
 struct ReplayArgs
 {
   std::vector<std::string> ids;
-  int last = 0;
+  std::string last; // --last as typed
+  bool last_given = false;
   core::FilterSpec filter;
   std::vector<std::string> to;
   std::vector<std::string> set_headers;
@@ -51,6 +65,7 @@ struct ReplayArgs
   std::string rate;
   std::string timeout = "30s";
   bool insecure = false;
+  bool include_rejected = false;
   bool dry_run = false;
   bool json = false;
   std::string log;
@@ -61,7 +76,10 @@ make_options(const ReplayArgs& args)
 {
   commands::ReplayOptions options;
   options.ids = args.ids;
-  options.last = args.last;
+  if (args.last_given) {
+    RAG_TRY_ASSIGN(const long long last, parse_event_count("--last", args.last, 1));
+    options.last = static_cast<int>(std::min<long long>(last, std::numeric_limits<int>::max()));
+  }
   options.filter = args.filter;
   for (const auto& text : args.to) {
     RAG_TRY_ASSIGN(core::Target target, core::parse_target(text));
@@ -86,6 +104,7 @@ make_options(const ReplayArgs& args)
   }
   options.timeout = std::chrono::milliseconds(timeout_us / 1000);
   options.insecure = args.insecure;
+  options.include_rejected = args.include_rejected;
   options.dry_run = args.dry_run;
   options.json = args.json;
   options.log_path = resolve_log_path(args.log);
@@ -103,9 +122,9 @@ add_replay(CLI::App& app)
   sub->footer(k_replay_examples);
 
   sub->add_option("ID", args->ids, "Replay these events (any unique prefix of an id)");
-  sub->add_option("--last", args->last, "Replay the newest N matching events")
-      ->option_text("N")
-      ->check(CLI::PositiveNumber);
+  CLI::Option* last_option =
+      sub->add_option("--last", args->last, "Replay the newest N matching events")
+          ->option_text("N");
   sub->add_option("--since", args->filter.since, "Only events at or after TIME (an age like 10m)")
       ->option_text("TIME");
   sub->add_option("--until", args->filter.until, "Only events at or before TIME (an age like 2h)")
@@ -133,7 +152,8 @@ add_replay(CLI::App& app)
       ->allow_extra_args(false);
   sub->add_option("--resign", args->resign,
                   "Recompute the provider's signature for the exact body with a fresh "
-                  "timestamp (ids kept), so old events still verify (repeatable)")
+                  "timestamp (ids kept), so old events still verify (repeatable: each event "
+                  "gets the schemes whose headers it carries)")
       ->option_text("PROVIDER=SECRET")
       ->allow_extra_args(false);
   sub->add_option("--concurrency", args->concurrency,
@@ -145,13 +165,17 @@ add_replay(CLI::App& app)
   sub->add_option("--timeout", args->timeout, "Give up on a delivery after this (30s)")
       ->option_text("DURATION");
   sub->add_flag("--insecure", args->insecure, "Accept self-signed certificates of https targets");
+  sub->add_flag("--include-rejected", args->include_rejected,
+                "Also replay events whose signature failed verification when captured (the "
+                "requests --reject-invalid refuses); skipped with a warning otherwise");
   sub->add_flag("--dry-run", args->dry_run,
                 "Print each request that would be sent (headers, body size, SHA-256; one "
                 "JSON object each with --json); send nothing");
   sub->add_flag("--json", args->json, "Print the delivery records as JSON Lines");
   add_log_option(*sub, args->log);
 
-  return [args]() -> Result<int> {
+  return [args, last_option]() -> Result<int> {
+    args->last_given = last_option->count() > 0;
     RAG_TRY_ASSIGN(const commands::ReplayOptions options, make_options(*args));
     return commands::run_replay(options);
   };

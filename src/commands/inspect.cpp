@@ -154,11 +154,19 @@ check_combinations(const InspectOptions& options)
   return {};
 }
 
+// What one event's deliveries say: the latest outcome per target, and where each
+// target's attempts started (its STATUS column).
+struct EventDeliveries
+{
+  core::DeliverySummary summary;
+  std::vector<TargetStart> starts;
+};
+
 // The newest events that match, with what is known about their deliveries.
 struct Selection
 {
   std::vector<core::Event> events; // newest first
-  std::unordered_map<std::string, core::DeliverySummary> deliveries;
+  std::unordered_map<std::string, EventDeliveries> deliveries;
   std::unordered_set<std::string> delivery_ids; // every delivery read (for --follow)
   std::string newest_event_id;                  // greatest event id read
 };
@@ -171,7 +179,7 @@ select_newest(const core::EventLogReader& reader, const core::EventFilter& filte
               std::size_t limit, std::uint64_t end_offset, bool keep_delivery_ids)
 {
   Selection selection;
-  std::unordered_map<std::string, core::DeliverySummary> pending;
+  std::unordered_map<std::string, EventDeliveries> pending;
   const auto raw = [&](std::string_view line) {
     if (filter.may_match_line(line)) {
       return true;
@@ -187,7 +195,9 @@ select_newest(const core::EventLogReader& reader, const core::EventFilter& filte
       return true;
     }
     if (auto* delivery = std::get_if<core::Delivery>(&record)) {
-      pending[delivery->event_id].add_older(*delivery);
+      EventDeliveries& entry = pending[delivery->event_id];
+      entry.summary.add_older(*delivery);
+      note_target_start(entry.starts, *delivery);
       if (keep_delivery_ids) {
         selection.delivery_ids.insert(delivery->id);
       }
@@ -195,15 +205,15 @@ select_newest(const core::EventLogReader& reader, const core::EventFilter& filte
     }
     auto& event = std::get<core::Event>(record);
     selection.newest_event_id = std::max(selection.newest_event_id, event.id);
-    core::DeliverySummary summary;
+    EventDeliveries deliveries;
     if (const auto it = pending.find(event.id); it != pending.end()) {
-      summary = std::move(it->second);
+      deliveries = std::move(it->second);
       pending.erase(it);
     }
-    if (!filter.matches(event, summary)) {
+    if (!filter.matches(event, deliveries.summary)) {
       return true;
     }
-    selection.deliveries[event.id] = std::move(summary);
+    selection.deliveries[event.id] = std::move(deliveries);
     selection.events.push_back(std::move(event));
     return limit == 0 || selection.events.size() < limit;
   };
@@ -212,7 +222,8 @@ select_newest(const core::EventLogReader& reader, const core::EventFilter& filte
 }
 
 // Return every delivery of `event_id`, oldest first, reading backwards from the end of
-// the log until the event itself.
+// the log until the event itself. Called after find_event, whose read of the whole log
+// warned about a torn last line already: this read does not warn again.
 Result<std::vector<core::Delivery>>
 deliveries_of(const core::EventLogReader& reader, const std::string& event_id)
 {
@@ -229,7 +240,7 @@ deliveries_of(const core::EventLogReader& reader, const std::string& event_id)
     }
     return std::get<core::Event>(record).id != event_id;
   };
-  RAG_TRY(reader.for_each_record_reverse(on_record, raw));
+  RAG_TRY(reader.for_each_record_reverse(on_record, raw, core::TornTail::ignore));
   std::reverse(deliveries.begin(), deliveries.end());
   return deliveries;
 }
@@ -327,9 +338,10 @@ class Follower
 {
 public:
   Follower(const InspectOptions& options, const core::EventLogReader& reader,
-           const core::EventFilter& filter, Output& out, core::TableLayout layout)
+           const core::EventFilter& filter, Output& out, core::TableLayout layout,
+           StatusColumns& columns)
       : m_options(options), m_reader(reader), m_filter(filter), m_out(out), m_layout(layout),
-        m_color(util::color_enabled(stdout))
+        m_columns(columns), m_color(util::color_enabled(stdout))
   {}
 
   // Remember what the initial listing showed, so that it is never shown twice.
@@ -423,7 +435,7 @@ private:
       return;
     }
     if (!m_filter.has_status()) {
-      show(event, core::DeliverySummary{});
+      show(event, core::DeliverySummary{}, {});
       return;
     }
     // No delivery exists yet; the event is shown once one makes it match.
@@ -456,7 +468,11 @@ private:
     }
     Pending pending = std::move(it->second);
     m_pending.erase(it);
-    show(pending.event, pending.summary);
+    std::vector<TargetStart> starts;
+    for (const auto& shown : pending.deliveries) {
+      note_target_start(starts, shown);
+    }
+    show(pending.event, pending.summary, starts);
     if (m_options.json) {
       for (const auto& shown : pending.deliveries) {
         show_delivery(shown);
@@ -464,7 +480,8 @@ private:
     }
   }
 
-  void show(const core::Event& event, const core::DeliverySummary& summary)
+  void show(const core::Event& event, const core::DeliverySummary& summary,
+            const std::vector<TargetStart>& starts)
   {
     m_shown.insert(event.id);
     if (m_options.json) {
@@ -472,8 +489,9 @@ private:
       return;
     }
     const auto now = core::SystemClock().now_us();
-    m_out.line(
-        core::render_table_row(core::make_table_row(event, summary, now), m_layout, m_color));
+    core::TableRow row = core::make_table_row(event, summary, now);
+    m_columns.arrange(event, starts, row.outcomes);
+    m_out.line(core::render_table_row(row, m_layout, m_color));
   }
 
   void show_delivery(const core::Delivery& delivery)
@@ -492,6 +510,7 @@ private:
   const core::EventFilter& m_filter;
   Output& m_out;
   core::TableLayout m_layout;
+  StatusColumns& m_columns;
   bool m_color;
   std::uint64_t m_offset = 0;
   ino_t m_inode = 0;
@@ -525,15 +544,22 @@ list_events(const InspectOptions& options, const core::EventLogReader& reader,
   const auto& events = selection.events;
 
   core::TableLayout layout;
+  StatusColumns columns;
   if (table) {
     const auto now = core::SystemClock().now_us();
     std::vector<core::TableRow> rows;
     rows.reserve(events.size());
+    // Oldest first, so the oldest row shown decides the order of the STATUS column.
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
-      rows.push_back(core::make_table_row(*it, selection.deliveries[it->id], now));
+      const EventDeliveries& deliveries = selection.deliveries[it->id];
+      rows.push_back(core::make_table_row(*it, deliveries.summary, now));
+      columns.arrange(*it, deliveries.starts, rows.back().outcomes);
     }
     const bool color = util::color_enabled(stdout);
     layout = core::layout_table(rows, terminal_width(), options.follow);
+    if (const std::string legend = columns.legend(); !legend.empty()) {
+      out.line(util::colorize(legend, util::Color::gray, color));
+    }
     if (!rows.empty() || options.follow) {
       out.line(core::render_table_header(layout, color));
     }
@@ -558,12 +584,135 @@ list_events(const InspectOptions& options, const core::EventLogReader& reader,
   if (::isatty(STDERR_FILENO) == 1) {
     fmt::print(stderr, "rag: following {} (Ctrl-C to stop)\n", options.log_path);
   }
-  Follower follower(options, reader, filter, out, layout);
+  Follower follower(options, reader, filter, out, layout, columns);
   follower.seed(selection);
   return follower.run(end_offset, signals);
 }
 
 } // namespace
+
+void
+note_target_start(std::vector<TargetStart>& starts, const core::Delivery& delivery)
+{
+  const bool original = !delivery.replay;
+  for (auto& start : starts) {
+    if (start.url != delivery.target) {
+      continue;
+    }
+    // An original attempt places the target before any replay does.
+    if ((original && !start.original) ||
+        (original == start.original && delivery.time_us < start.start_us)) {
+      start.original = original;
+      start.start_us = delivery.time_us;
+    }
+    return;
+  }
+  starts.push_back(TargetStart{delivery.target, original, delivery.time_us});
+}
+
+namespace {
+
+// Return the name of the STATUS column of a delivery to `url` for an event whose request
+// target is `event_target`: the URL's origin when the event's own path (and query) went
+// there, maybe without a route prefix; else origin and path, without the query (which
+// is the event's).
+std::string
+column_name(std::string_view url, std::string_view event_target)
+{
+  const std::size_t scheme = url.find("://");
+  const std::size_t authority = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t rest_at = std::min(url.find_first_of("/?#", authority), url.size());
+  const std::string_view origin = url.substr(0, rest_at);
+  const std::string_view rest = url.substr(rest_at);
+  if (rest.empty() || event_target.ends_with(rest)) {
+    return std::string(origin);
+  }
+  return std::string(origin) + std::string(rest.substr(0, rest.find_first_of("?#")));
+}
+
+} // namespace
+
+void
+StatusColumns::arrange(const core::Event& event, const std::vector<TargetStart>& starts,
+                       std::vector<core::TargetOutcome>& outcomes)
+{
+  if (outcomes.empty()) {
+    return; // "-": nothing to place, and nothing it could be mistaken for
+  }
+  // This event's own order: original targets by the start of their first attempt, then
+  // those only replays went to; new targets get their columns in that order.
+  std::vector<const TargetStart*> order;
+  for (const auto& start : starts) {
+    order.push_back(&start);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const TargetStart* a, const TargetStart* b) {
+    if (a->original != b->original) {
+      return a->original;
+    }
+    return a->start_us < b->start_us;
+  });
+  const std::size_t known = m_columns.size();
+  const auto rank = [&](const core::TargetOutcome& outcome) {
+    std::size_t own = order.size(); // a target without a start record goes last
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      if (order[i]->url == outcome.target) {
+        own = i;
+      }
+    }
+    return own;
+  };
+  std::vector<std::pair<std::size_t, std::size_t>> keys; // (own rank, outcome index)
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    keys.emplace_back(rank(outcomes[i]), i);
+  }
+  std::stable_sort(keys.begin(), keys.end());
+  std::vector<std::pair<std::size_t, std::size_t>> placed; // (column, own position)
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string name = column_name(outcomes[keys[i].second].target, event.target);
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(name);
+    }
+    placed.emplace_back(column_of(name), i);
+  }
+  std::stable_sort(placed.begin(), placed.end());
+  std::vector<core::TargetOutcome> arranged;
+  arranged.reserve(outcomes.size());
+  for (const auto& [column, position] : placed) {
+    arranged.push_back(std::move(outcomes[keys[position].second]));
+  }
+  outcomes = std::move(arranged);
+
+  if ((m_rows > 0 && m_columns.size() > known) || names.size() != m_columns.size() ||
+      names.size() != outcomes.size()) {
+    m_same_targets = false;
+  }
+  ++m_rows;
+}
+
+std::string
+StatusColumns::legend() const
+{
+  if (!m_same_targets || m_columns.size() < 2) {
+    return {};
+  }
+  std::string names;
+  for (const auto& name : m_columns) {
+    names += (names.empty() ? "" : ", ") + core::terminal_line(name);
+  }
+  return "STATUS is per target, in this order: " + names;
+}
+
+std::size_t
+StatusColumns::column_of(const std::string& name)
+{
+  const auto it = std::find(m_columns.begin(), m_columns.end(), name);
+  if (it != m_columns.end()) {
+    return static_cast<std::size_t>(it - m_columns.begin());
+  }
+  m_columns.push_back(name);
+  return m_columns.size() - 1;
+}
 
 Result<int>
 run_inspect(const InspectOptions& options)

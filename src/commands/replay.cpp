@@ -33,10 +33,12 @@
 //
 // 1. Select (replay_selection.cpp). The log is streamed, never loaded; the selection
 //    keeps a few bytes per selected event (offset, id hash, original target URLs) and
-//    never a body. An event without original targets (and no --to) stops the replay
-//    here, before anything is sent.
+//    never a body.
 // 2. Send. The log is read again from the first selected offset; each selected line
 //    is parsed and turned into one delivery per target, handed to the Fanout engine.
+//    An event that cannot or must not be replayed (no original target and no --to, or
+//    a signature verdict --reject-invalid refuses) is skipped with a warning naming it;
+//    the others still go out, and the exit code is 1.
 //    Backpressure (Fanout::wait_for_capacity) keeps at most --concurrency deliveries
 //    queued or running, so memory stays flat however big the log; --rate spaces the
 //    dispatches.
@@ -156,8 +158,22 @@ sends_for(const ChosenEvent& chosen, const ReplaySelection& selection, const std
   return scratch;
 }
 
+// Return "stripe, standard and slack": the labels of `specs`.
+std::string
+spec_list(const std::vector<core::SignatureSpec>& specs)
+{
+  std::string list;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == specs.size() ? " and " : ", ") + core::spec_label(specs[i]);
+  }
+  return list;
+}
+
+// Build what is sent for `event`; `resigned` gets the labels of the --resign schemes
+// applied to it (see resign_schemes).
 std::shared_ptr<const Payload>
-make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign)
+make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign,
+             std::vector<std::string>& resigned)
 {
   auto payload = std::make_shared<Payload>();
   payload->event_id = std::move(event.id);
@@ -167,11 +183,20 @@ make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign
   payload->body = std::make_shared<const std::string>(std::move(event.body));
   // --resign: the provider's signature over the exact body, with a fresh timestamp,
   // so a replay older than the provider's tolerance still verifies.
+  resigned.clear();
+  const std::vector<std::size_t> schemes = resign_schemes(resign, payload->headers);
+  if (schemes.empty() && !resign.empty()) {
+    util::write_line(stderr, fmt::format("rag: warning: {} not re-signed: it carries the signature "
+                                         "headers of none of {}; sent as captured",
+                                         payload->event_id, spec_list(resign)));
+  }
   const std::int64_t now_us = core::SystemClock().now_us();
-  for (const auto& spec : resign) {
+  for (const std::size_t index : schemes) {
+    const core::SignatureSpec& spec = resign[index];
     auto signed_headers = core::sign(spec, payload->headers, *payload->body, now_us);
     if (signed_headers) {
       payload->headers = std::move(signed_headers).value();
+      resigned.push_back(core::spec_label(spec));
     } else {
       util::write_line(stderr, fmt::format("rag: warning: {} not re-signed: {}", payload->event_id,
                                            signed_headers.error().message));
@@ -186,9 +211,16 @@ make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign
 // ---------------------------------------------------------------------------
 // --dry-run
 
+// What --dry-run says about --resign for one event.
+struct DryRunResign
+{
+  bool asked = false;              // --resign was given
+  std::vector<std::string> labels; // the schemes applied
+};
+
 std::string
 dry_run_json(const std::string& event_id, const core::OutgoingRequest& request,
-             const std::string& url)
+             const std::string& url, const DryRunResign& resign)
 {
   std::string out = fmt::format(R"({{"event_id":"{}","method":"{}","url":"{}","target":"{}",)",
                                 core::json_escape(event_id), core::json_escape(request.method),
@@ -199,20 +231,35 @@ dry_run_json(const std::string& event_id, const core::OutgoingRequest& request,
                        core::json_escape(request.headers[i].first),
                        core::json_escape(request.headers[i].second));
   }
-  out += fmt::format(R"(],"body_size":{},"body_sha256":"{}"}})", request.body_view().size(),
+  out += "]";
+  if (resign.asked) {
+    out += ",\"resigned\":[";
+    for (std::size_t i = 0; i < resign.labels.size(); ++i) {
+      out += fmt::format(R"({}"{}")", i == 0 ? "" : ",", core::json_escape(resign.labels[i]));
+    }
+    out += "]";
+  }
+  out += fmt::format(R"(,"body_size":{},"body_sha256":"{}"}})", request.body_view().size(),
                      util::sha256_hex(request.body_view()));
   return out;
 }
 
 std::string
 dry_run_text(const std::string& event_id, const core::OutgoingRequest& request,
-             const std::string& url, bool color)
+             const std::string& url, const DryRunResign& resign, bool color)
 {
   std::string out =
       fmt::format("{} {}  {}\n", util::colorize(request.method, util::Color::bold, color),
                   core::terminal_line(url), util::colorize(event_id, util::Color::cyan, color));
   for (const auto& [name, value] : request.headers) {
     out += fmt::format("  {}: {}\n", core::terminal_line(name), core::terminal_line(value));
+  }
+  if (resign.asked) {
+    std::string labels;
+    for (const auto& label : resign.labels) {
+      labels += (labels.empty() ? "" : ", ") + core::terminal_line(label);
+    }
+    out += fmt::format("  re-signed: {}\n", labels.empty() ? "no (sent as captured)" : labels);
   }
   out += fmt::format("  body: {} bytes, sha256 {}", request.body_view().size(),
                      util::sha256_hex(request.body_view()));
@@ -226,10 +273,20 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
   const bool color = util::color_enabled(stdout);
   std::size_t requests = 0;
   std::size_t unsendable = 0;
+  std::size_t skipped = 0;
   std::vector<Send> scratch;
+  DryRunResign resign;
+  resign.asked = !options.resign.empty();
   const auto show = [&](core::Event&& event, const ChosenEvent& chosen) {
     const std::string event_id = event.id;
-    const auto payload = make_payload(std::move(event), options.resign);
+    if (const std::string reason =
+            skip_reason(event, !to.empty() || chosen.targets != 0, options.include_rejected);
+        !reason.empty()) {
+      ++skipped;
+      warn(fmt::format("{} skipped: {}", event_id, reason));
+      return true;
+    }
+    const auto payload = make_payload(std::move(event), options.resign, resign.labels);
     for (const Send& send : sends_for(chosen, selection, to, scratch)) {
       const PlannedDelivery planned =
           plan_delivery(*payload, send.destination, send.request_target, options.set_headers);
@@ -240,19 +297,26 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
         continue;
       }
       ++requests;
-      util::write_line(stdout, options.json
-                                   ? dry_run_json(event_id, *planned.request, planned.url)
-                                   : dry_run_text(event_id, *planned.request, planned.url, color));
+      util::write_line(stdout,
+                       options.json
+                           ? dry_run_json(event_id, *planned.request, planned.url, resign)
+                           : dry_run_text(event_id, *planned.request, planned.url, resign, color));
     }
     return true;
   };
   RAG_TRY_ASSIGN(const std::size_t found, read_selected(reader, selection, show));
+  std::string notes;
+  if (unsendable > 0) {
+    notes += fmt::format("{} cannot be sent", unsendable);
+  }
+  if (skipped > 0) {
+    notes += fmt::format("{}{} skipped", notes.empty() ? "" : ", ", plural(skipped, "event"));
+  }
   util::write_line(stderr,
                    fmt::format("dry run: {} for {} would be sent{}; nothing was sent",
-                               plural(requests, "request"), plural(found, "event"),
-                               unsendable == 0 ? std::string()
-                                               : fmt::format(" ({} cannot be sent)", unsendable)));
-  return unsendable > 0 || found < selection.events.size() ? 1 : 0;
+                               plural(requests, "request"), plural(found - skipped, "event"),
+                               notes.empty() ? std::string() : " (" + notes + ")"));
+  return unsendable > 0 || skipped > 0 || found < selection.events.size() ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -300,6 +364,16 @@ public:
     draw_progress(false);
   }
 
+  // One more event was left out; `text` is the warning that says why.
+  void event_skipped(const std::string& text)
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_skipped;
+    clear_progress();
+    util::write_line(stderr, text);
+    draw_progress(true);
+  }
+
   // Print a diagnostic line on stderr, keeping the progress line below it.
   void note(const std::string& text)
   {
@@ -321,6 +395,11 @@ public:
   {
     std::lock_guard lock(m_mutex);
     return m_sent;
+  }
+  std::size_t skipped()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_skipped;
   }
   std::size_t ok()
   {
@@ -353,14 +432,15 @@ private:
       return;
     }
     m_drawn = now;
-    const std::size_t filled = m_total == 0 ? 0 : m_sent * k_progress_bar_width / m_total;
+    const std::size_t done = m_sent + m_skipped;
+    const std::size_t filled = m_total == 0 ? 0 : done * k_progress_bar_width / m_total;
     std::string bar(k_progress_bar_width, ' ');
     std::fill_n(bar.begin(), filled, '=');
     if (filled < k_progress_bar_width) {
       bar[filled] = '>';
     }
-    fmt::print(stderr, "\r\x1b[Kreplaying [{}] {}/{} events  {} ok  {} failed", bar, m_sent,
-               m_total, m_ok, m_failed);
+    fmt::print(stderr, "\r\x1b[Kreplaying [{}] {}/{} events  {} ok  {} failed", bar, done, m_total,
+               m_ok, m_failed);
     std::fflush(stderr);
     m_progress_shown = true;
   }
@@ -372,6 +452,7 @@ private:
   const std::size_t m_total;
   std::mutex m_mutex; // guards everything below and the terminal
   std::size_t m_sent = 0;
+  std::size_t m_skipped = 0;
   std::size_t m_ok = 0;
   std::size_t m_failed = 0;
   bool m_progress_shown = false;
@@ -434,8 +515,15 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
 
   bool interrupted = false;
   std::vector<Send> scratch;
+  std::vector<std::string> resigned;
   const auto send_event = [&](core::Event&& event, const ChosenEvent& chosen) {
-    const auto payload = make_payload(std::move(event), options.resign);
+    if (const std::string reason =
+            skip_reason(event, !to.empty() || chosen.targets != 0, options.include_rejected);
+        !reason.empty()) {
+      reporter.event_skipped(fmt::format("rag: warning: {} skipped: {}", event.id, reason));
+      return !stop.requested();
+    }
+    const auto payload = make_payload(std::move(event), options.resign, resigned);
     for (const Send& send : sends_for(chosen, selection, to, scratch)) {
       while (!fanout.wait_for_capacity(options.concurrency, k_poll)) {
         if (stop.requested()) {
@@ -477,6 +565,7 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
 
   const std::size_t total = selection.events.size();
   const std::size_t sent = reporter.sent();
+  const std::size_t skipped = reporter.skipped();
   const std::size_t ok = reporter.ok();
   const std::size_t failed = reporter.failed();
   const auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -487,8 +576,11 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
                   sent == total ? "" : fmt::format("{} of ", sent), plural(total, "event"),
                   plural(ok + failed, "delivery", "deliveries"), ok, failed,
                   core::format_duration_us(elapsed_us));
-  if (sent < total) {
-    summary += fmt::format("; {} not sent", plural(total - sent, "event"));
+  if (skipped > 0) {
+    summary += fmt::format("; {} skipped (see the warnings)", plural(skipped, "event"));
+  }
+  if (sent + skipped < total) {
+    summary += fmt::format("; {} not sent", plural(total - sent - skipped, "event"));
   }
   if (unfinished > 0) {
     summary += fmt::format("; {} did not finish", plural(unfinished, "delivery", "deliveries"));
@@ -511,6 +603,39 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
 }
 
 } // namespace
+
+std::string
+skip_reason(const core::Event& event, bool has_targets, bool include_rejected)
+{
+  // The log keeps the verdict, not whether the listener had --reject-invalid on: any
+  // event that verification failed is one it refuses (or would have), i.e. a request
+  // that may be forged, and it is not sent anywhere unless asked for.
+  if (!include_rejected && event.verdict.rfind("invalid", 0) == 0) {
+    return fmt::format("its signature failed verification when it was captured ({}), which "
+                       "--reject-invalid refuses; add --include-rejected to replay it anyway",
+                       core::terminal_line(event.verdict));
+  }
+  if (!has_targets) {
+    return "it was never delivered anywhere, so there is no original target to replay to; "
+           "give a target with --to URL";
+  }
+  return {};
+}
+
+std::vector<std::size_t>
+resign_schemes(const std::vector<core::SignatureSpec>& resign, const core::Headers& headers)
+{
+  std::vector<std::size_t> schemes;
+  for (std::size_t i = 0; i < resign.size(); ++i) {
+    if (core::has_signature_header(resign[i], headers)) {
+      schemes.push_back(i);
+    }
+  }
+  if (schemes.empty() && resign.size() == 1) {
+    schemes.push_back(0);
+  }
+  return schemes;
+}
 
 Result<ExactUrl>
 parse_exact_url(std::string_view url)
@@ -575,21 +700,8 @@ run_replay(const ReplayOptions& options)
         stderr, fmt::format("rag: no events in {} match; nothing was replayed", options.log_path));
     return 0;
   }
-  if (selection.untargeted_count > 0) {
-    std::string ids;
-    for (const auto& id : selection.untargeted) {
-      ids += (ids.empty() ? "" : ", ") + id;
-    }
-    if (selection.untargeted_count > selection.untargeted.size()) {
-      ids += fmt::format(" and {} more", selection.untargeted_count - selection.untargeted.size());
-    }
-    return error(
-        fmt::format("{} never delivered anywhere, so there is no original target to "
-                    "replay to: {}",
-                    selection.untargeted_count == 1 ? "this event was" : "these events were", ids),
-        "give a target with --to URL");
-  }
-
+  // Events without an original target (selection.untargeted) are skipped one by one
+  // while sending, with a warning naming each: the others are still replayed.
   if (!selection.bad_url.empty()) {
     return error(fmt::format("cannot replay to the recorded target {}", selection.bad_url),
                  "give a target with --to URL");

@@ -24,6 +24,7 @@ struct ReplayOptions
   std::vector<core::Target> to;            // --to; empty: each event's original targets
   core::Headers set_headers;               // --set-header, validated
   std::vector<core::SignatureSpec> resign; // --resign: signatures recomputed per event
+  bool include_rejected = false;           // also events whose recorded verdict is invalid
   std::size_t concurrency = 8;             // deliveries in flight at most (>= 1)
   double rate_per_second = 0;              // --rate; 0: unlimited
   std::chrono::milliseconds timeout{30'000};
@@ -34,8 +35,21 @@ struct ReplayOptions
 
 // Re-send the selected events (in capture order) and record every attempt as a
 // replay delivery; returns the exit code: 0 when every delivery succeeded, 1 when
-// one failed or was left unsent (Ctrl-C).
+// one failed, was left unsent (Ctrl-C) or an event was skipped (see skip_reason).
 Result<int> run_replay(const ReplayOptions& options);
+
+// Return why `event` is left out of a replay (a warning names it, the others are still
+// sent), or an empty string: its recorded signature verdict is invalid, as
+// `--reject-invalid` refuses, unless `include_rejected`; or `has_targets` is false (no
+// --to, and the event was never delivered anywhere).
+std::string skip_reason(const core::Event& event, bool has_targets, bool include_rejected);
+
+// Return the indexes of the --resign specs to apply to an event with `headers`: those
+// whose signature header it carries (core::has_signature_header, the test --verify
+// uses), so each event is signed only as its provider signs it. When it carries none:
+// the one spec when `resign` holds exactly one (it was asked for explicitly), else none.
+std::vector<std::size_t> resign_schemes(const std::vector<core::SignatureSpec>& resign,
+                                        const core::Headers& headers);
 
 // A URL taken from a delivery record, to be re-sent to exactly: where to connect
 // (scheme, host and port, without path or query) and the request target (path and

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Without --to an event goes again to the exact URLs it was delivered to (mapped path and
 # query as recorded, not re-mapped), each attempt recorded with "replay": true; --to sends
-# it elsewhere instead; an event that was never delivered is an error naming it, and
-# nothing is sent.
+# it elsewhere instead; an event that was never delivered is skipped with a warning
+# naming it, the others are still replayed, and the exit code is 1.
 # shellcheck disable=SC2016 # wait_for re-evaluates its single-quoted check
 source "$(dirname "$0")/lib.sh"
 need curl python3
@@ -68,6 +68,9 @@ rc=0
 "$RAG" replay --path '/*' >"$T/mixed.out" 2>"$T/mixed.err" || rc=$?
 expect_eq "$rc" 1 "a selection with an untargeted event"
 expect_contains "$(cat "$T/mixed.err")" "$lone" "the untargeted event is named"
-expect_eq "$(peer_count A)" 3 "nothing was sent when one event has no target"
+expect_contains "$(cat "$T/mixed.err")" "rag: warning: $lone skipped:" "it is a warning, it is skipped"
+expect_eq "$(peer_count A)" 4 "one event without a target does not stop the others (A)"
+expect_eq "$(peer_count B)" 4 "one event without a target does not stop the others (B)"
+expect_contains "$(cat "$T/mixed.err")" "1 event skipped" "the summary counts the skipped event"
 "$RAG" replay "$lone" --to "$C_URL" 2>/dev/null >/dev/null || fail "--to works for it"
 expect_eq "$(peer_count C)" 2 "the untargeted event replayed with --to"

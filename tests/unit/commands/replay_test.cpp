@@ -204,3 +204,66 @@ TEST_CASE("replay: wait_for_capacity bounds what is queued or running")
   CHECK(fanout.drain(5s) == 0);
   CHECK(log.deliveries().size() == 2);
 }
+
+TEST_CASE("replay: with several --resign an event gets only the schemes whose headers it has")
+{
+  const auto spec = [](const std::string& text) {
+    auto parsed = core::parse_signature_spec(text);
+    REQUIRE(parsed.ok());
+    return *parsed;
+  };
+  const std::vector<core::SignatureSpec> several = {
+      spec("stripe=sk"), spec("standard=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), spec("slack=sl"),
+      spec("github=gh")};
+  using Indexes = std::vector<std::size_t>;
+
+  const core::Headers stripe = {{"Host", "x"}, {"stripe-signature", "t=1,v1=00"}};
+  CHECK(commands::resign_schemes(several, stripe) == Indexes{0});
+  const core::Headers svix = {{"svix-id", "msg_1"}, {"svix-signature", "v1,AA=="}};
+  CHECK(commands::resign_schemes(several, svix) == Indexes{1});
+  const core::Headers slack = {{"X-Slack-Signature", "v0=00"}, {"X-Slack-Request-Timestamp", "1"}};
+  CHECK(commands::resign_schemes(several, slack) == Indexes{2});
+  const core::Headers github_sha1 = {{"X-Hub-Signature", "sha1=00"}};
+  CHECK(commands::resign_schemes(several, github_sha1) == Indexes{3});
+  // Headers of two schemes: both are re-signed, in the order given.
+  const core::Headers both = {{"X-Hub-Signature-256", "sha256=00"}, {"Stripe-Signature", "t=1"}};
+  CHECK(commands::resign_schemes(several, both) == Indexes{0, 3});
+
+  // None of them: with several, none (the caller warns); with one, that one, as asked.
+  const core::Headers plain = {{"Host", "x"}, {"Content-Type", "application/json"}};
+  CHECK(commands::resign_schemes(several, plain).empty());
+  CHECK(commands::resign_schemes({spec("github=gh")}, plain) == Indexes{0});
+  CHECK(commands::resign_schemes({spec("github=gh")}, stripe) == Indexes{0});
+  CHECK(commands::resign_schemes({}, stripe).empty());
+  // The generic HMAC applies when its own header is there.
+  const std::vector<core::SignatureSpec> generic = {spec("hmac:X-Sig:sha256:hex=k"),
+                                                    spec("stripe=sk")};
+  CHECK(commands::resign_schemes(generic, {{"x-sig", "00"}}) == Indexes{0});
+}
+
+TEST_CASE("replay: skip_reason leaves out failed verification and events without a target")
+{
+  core::Event event;
+  event.id = "evt_A";
+  CHECK(commands::skip_reason(event, true, false).empty());
+  CHECK(commands::skip_reason(event, true, true).empty());
+
+  event.verdict = "valid";
+  CHECK(commands::skip_reason(event, true, false).empty());
+  event.verdict = "unverified";
+  CHECK(commands::skip_reason(event, true, false).empty());
+
+  event.verdict = "invalid: signature mismatch";
+  const std::string rejected = commands::skip_reason(event, true, false);
+  CHECK(rejected.find("invalid: signature mismatch") != std::string::npos);
+  CHECK(rejected.find("--include-rejected") != std::string::npos);
+  CHECK(commands::skip_reason(event, true, true).empty());
+  // Refused first: --to would not help it.
+  CHECK(commands::skip_reason(event, false, false) == rejected);
+
+  const std::string untargeted = commands::skip_reason(event, false, true);
+  CHECK(untargeted.find("never delivered") != std::string::npos);
+  CHECK(untargeted.find("--to URL") != std::string::npos);
+  event.verdict.clear();
+  CHECK(commands::skip_reason(event, false, false) == untargeted);
+}

@@ -829,3 +829,31 @@ TEST_CASE("event_log: find_event by unique id prefix")
                     "evt_09{:024}, evt_09{:024}, evt_09{:024}, … (7 matches)",
                     0, 1, 2, 3, 4));
 }
+
+TEST_CASE("event_log: find_event names a bad line it passes, and a torn last line, once each")
+{
+  TempDir dir;
+  const auto path = dir.file("events.jsonl");
+  // Line 2 holds no id at all, so the cheap look for the id skips it; line 3 is cut short
+  // and ends in a newline. Neither can be a record; line 5 is torn.
+  const std::string content = event_line(0) + "\nthis is not json\n" + event_line(1).substr(0, 40) +
+                              "\n" + event_line(2) + "\n{\"v\":1,\"kind\":\"ev";
+  write_file(path, content);
+
+  Warnings warnings;
+  EventLogReader reader(path, warnings.fn());
+  auto found = reader.find_event(fmt::format("evt_{:026}", 2));
+  REQUIRE(found.ok());
+  CHECK(found->id == fmt::format("evt_{:026}", 2));
+  CHECK(warnings.list ==
+        std::vector<std::string>{
+            fmt::format("{}:2: skipped corrupt line (not valid JSON)", path),
+            fmt::format("{}:3: skipped corrupt line (not valid JSON)", path),
+            fmt::format("{}:5: skipped torn last line (17 bytes, no newline)", path)});
+
+  // Well-formed lines of other events are still skipped unparsed (no false warning).
+  warnings.list.clear();
+  write_file(path, event_line(0) + "\n" + event_line(1) + "\n");
+  REQUIRE(reader.find_event(fmt::format("evt_{:026}", 1)).ok());
+  CHECK(warnings.list.empty());
+}
