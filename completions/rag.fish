@@ -141,7 +141,7 @@ complete -c rag -n '__fish_seen_subcommand_from import' -F -d 'HAR or JSON Lines
 
 # rag trigger
 complete -c rag -n '__fish_seen_subcommand_from trigger' -s h -l help -d 'Print this help message and exit'
-complete -c rag -n '__fish_seen_subcommand_from trigger' -l to -x -d 'Send it here: PORT, HOST:PORT[/PATH] or a URL'
+complete -c rag -n '__fish_seen_subcommand_from trigger' -l to -x -d 'Send it here: PORT[/PATH], HOST:PORT[/PATH] or a URL'
 complete -c rag -n '__fish_seen_subcommand_from trigger' -l secret -x -d 'Sign with this secret'
 complete -c rag -n '__fish_seen_subcommand_from trigger' -l set -x -d 'Set a payload field, e.g'
 complete -c rag -n '__fish_seen_subcommand_from trigger' -l list -d 'List the built-in samples'

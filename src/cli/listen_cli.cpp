@@ -24,8 +24,8 @@ constexpr const char* k_listen_examples = R"(Examples:
   rag listen -f 3000 --verify github=env:GITHUB_WEBHOOK_SECRET --reject-invalid
                                           check signatures, answer 401 to forgeries
 
-Targets: PORT, HOST:PORT[/PATH] or an http(s) URL. A target without a path keeps the
-incoming path and query; one with a path replaces the path and keeps the query.
+Targets: PORT[/PATH] (on 127.0.0.1), HOST:PORT[/PATH] or an http(s) URL. A target without
+a path keeps the incoming path and query; one with a path replaces the path, keeps the query.
 --route PREFIX=URL takes requests under PREFIX and strips it (unless URL has a path).
 --config rag.json adds routes that match on path prefix or glob, method and header
 values (documented in docs/config.md), e.g.:

@@ -82,7 +82,7 @@ add_trigger(CLI::App& app)
   sub->footer(k_trigger_examples);
 
   sub->add_option("EVENT", args->sample, "The sample to send (see --list)");
-  sub->add_option("--to", args->to, "Send it here: PORT, HOST:PORT[/PATH] or a URL")
+  sub->add_option("--to", args->to, "Send it here: PORT[/PATH], HOST:PORT[/PATH] or a URL")
       ->option_text("URL");
   sub->add_option("--secret", args->secret,
                   "Sign with this secret (or env:NAME, file:PATH); default: a test secret")

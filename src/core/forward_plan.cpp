@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <utility>
 
@@ -134,6 +135,47 @@ is_host_name_char(char c)
          c == '.' || c == '_';
 }
 
+} // namespace
+
+bool
+host_ends_in_number(std::string_view host)
+{
+  if (!host.empty() && host.back() == '.') {
+    host.remove_suffix(1);
+  }
+  const std::size_t dot = host.rfind('.');
+  const std::string_view last = dot == k_npos ? host : host.substr(dot + 1);
+  if (all_digits(last)) {
+    return true;
+  }
+  // inet_aton also reads hex labels ("0x7f.1"), so they count as numbers too.
+  return last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') &&
+         std::all_of(last.begin() + 2, last.end(), [](char c) { // "0x" alone is 0
+           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+         });
+}
+
+bool
+is_dotted_quad(std::string_view host)
+{
+  int parts = 0;
+  while (true) {
+    const std::size_t dot = host.find('.');
+    const std::string_view part = host.substr(0, dot);
+    // A leading zero makes inet_aton read octal ("010" is 8): only "0" itself is plain.
+    if (!all_digits(part) || part.size() > 3 || (part.size() > 1 && part[0] == '0') ||
+        std::stoi(std::string(part)) > 255 || ++parts > 4) {
+      return false;
+    }
+    if (dot == k_npos) {
+      return parts == 4;
+    }
+    host.remove_prefix(dot + 1);
+  }
+}
+
+namespace {
+
 bool
 is_ipv6_char(char c)
 {
@@ -245,12 +287,16 @@ parse_target(std::string_view text)
 
   Target target;
   std::string_view rest = text;
-  if (all_digits(text) || (text.front() == ':' && all_digits(text.substr(1)))) {
-    // A bare port is the common case: a service on this machine.
-    RAG_TRY_ASSIGN(target.port, parse_port(text.front() == ':' ? text.substr(1) : text, text));
+  // "3000", ":3000", "3000/hooks", ":3000?x=1": a port, with or without a path, is the
+  // common case, a service on this machine. Read as a host name, "4000" would become the
+  // address 0.0.15.160 (inet_aton reads a bare number as one), so it never is.
+  const std::string_view port_part = rest.substr(rest.front() == ':' ? 1 : 0);
+  const std::string_view leading_port = port_part.substr(0, port_part.find_first_of("/?#"));
+  if (all_digits(leading_port)) {
+    RAG_TRY_ASSIGN(target.port, parse_port(leading_port, text));
     target.scheme = "http";
     target.host = "127.0.0.1";
-    rest = {};
+    rest = port_part.substr(leading_port.size());
   } else if (const std::size_t scheme_end = scheme_length(rest); scheme_end != 0) {
     target.scheme = util::to_lower(rest.substr(0, scheme_end));
     if (target.scheme != "http" && target.scheme != "https") {
@@ -300,6 +346,11 @@ parse_target(std::string_view text)
       }
       if (!std::all_of(target.host.begin(), target.host.end(), is_host_name_char)) {
         return target_error(text, fmt::format("'{}' is not a valid host name", target.host));
+      }
+      if (host_ends_in_number(target.host) && !is_dotted_quad(target.host)) {
+        return target_error(text, fmt::format("host '{}' is a number, not an address; write a "
+                                              "port as 3000 or a full IPv4 address as 127.0.0.1",
+                                              target.host));
       }
     }
     if (has_port) {

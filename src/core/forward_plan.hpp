@@ -30,10 +30,20 @@ struct Target
 };
 
 // Parse a target given on the command line: "3000" and ":3000" mean
-// http://127.0.0.1:3000, "host:port[/path]" means http://host:port[/path], and
-// http:// and https:// URLs are taken as they are (fragment dropped). Anything
-// else (other schemes, credentials, bad ports, spaces) is a usage Error.
+// http://127.0.0.1:3000 and "3000/hooks" http://127.0.0.1:3000/hooks, "host:port[/path]"
+// means http://host:port[/path], and http:// and https:// URLs are taken as they are
+// (fragment dropped). A host that is a number but not a full dotted-quad IPv4 address
+// ("4000", "127.1", "0x7f000001") is an Error, never a lookup. Anything else (other
+// schemes, credentials, bad ports, spaces) is a usage Error too.
 Result<Target> parse_target(std::string_view text);
+
+// Return true when the last label of `host` is a number (decimal, or hex as "0x7f"):
+// the resolver reads such a name as an IPv4 address in one of inet_aton's short forms.
+bool host_ends_in_number(std::string_view host);
+
+// Return true when `host` is an IPv4 address in full dotted-quad form ("127.0.0.1";
+// no leading zeros, which inet_aton would read as octal).
+bool is_dotted_quad(std::string_view host);
 
 // Return the Host header value for `target`: host, bracketed when IPv6, with
 // ":port" unless the port is the scheme's default.

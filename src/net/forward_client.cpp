@@ -7,6 +7,7 @@
 // head and the body go out in one sendmsg (no copy of the body), the answer is parsed
 // by core::HttpResponseParser straight from the receive buffer, and TLS is OpenSSL's.
 
+#include "core/forward_plan.hpp"
 #include "core/http_response_parser.hpp"
 
 #include <fmt/core.h>
@@ -152,6 +153,17 @@ connect_tcp(const std::string& host, int port, SteadyClock::time_point deadline,
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
+  // A host that is a number is an address or nothing: the resolver would read "4000" as
+  // 0.0.15.160 and send a webhook off this machine (core::parse_target refuses such hosts
+  // already; this holds for any Target built another way).
+  if (core::host_ends_in_number(host)) {
+    if (!core::is_dotted_quad(host)) {
+      failure.message = fmt::format("host '{}' is a number, not an address", host);
+      failure.hint = "write a full IPv4 address such as 127.0.0.1";
+      return -1;
+    }
+    hints.ai_flags |= AI_NUMERICHOST;
+  }
   addrinfo* addresses = nullptr;
   const std::string service = std::to_string(port);
   if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses); rc != 0) {
@@ -581,9 +593,12 @@ struct ForwardClient::Impl
       std::unique_ptr<Connection> connection = std::move(pool.idle.back());
       pool.idle.pop_back();
       const auto idle = SteadyClock::now() - connection->idle_since;
-      // A target may have closed an idle connection or written to it unasked (a 408
-      // that would pass for the answer); checking costs a poll, so only older ones.
-      if (idle < options.check_idle_after || (idle < k_max_idle && connection->quiet())) {
+      // A target may have closed an idle connection or written to it unasked: a stale
+      // or extra response would pass for the next request's answer, from any sender,
+      // and every delivery record after it would be off by one. So a connection is
+      // reused only when nothing is waiting on it (one poll), however briefly it idled,
+      // as nginx's upstream keepalive closes a connection that becomes readable.
+      if (idle < k_max_idle && connection->quiet()) {
         return connection;
       }
       stale.push_back(std::move(connection));

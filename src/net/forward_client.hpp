@@ -15,9 +15,6 @@ struct ForwardClientOptions
   std::string ca_file;                              // extra trusted CA bundle; empty = system CAs
   std::size_t max_response_body = 25 * 1024 * 1024; // longer bodies are cut and marked truncated
   std::size_t max_idle_per_target = 32;             // kept-alive connections parked per target
-  // A kept-alive connection idle at least this long is checked before reuse (the
-  // target may have closed it or written to it unasked); younger ones are reused as is.
-  std::chrono::milliseconds check_idle_after{1000};
   // When a request is the only one in flight, its first read of the answer (plain TCP)
   // keeps looking for up to this long before the thread sleeps: a fast local target
   // answers within it, and not sleeping saves the wake-up (about 10 µs on a VM). Costs

@@ -4,6 +4,22 @@
 # 1 (fail) or 77 (skip). Everything started here is stopped by the EXIT trap.
 set -euo pipefail
 
+# Where the runner is root, every test runs in a network namespace of its own that has
+# only a loopback interface, so that a bug can never send anything off this machine (a
+# target string turned into a lookup of a host nobody named, say). RAG_TEST_ISOLATED says
+# which it was: 1 isolated, 0 not (not root, or no unshare/ip, or namespaces refused).
+# A test that needs the outside (an npm install) sets RAG_TEST_NETWORK=host first.
+if [ -z "${RAG_TEST_ISOLATED:-}" ]; then
+  if [ "${RAG_TEST_NETWORK:-}" != host ] && [ "$(id -u)" = 0 ] &&
+    command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 &&
+    unshare --net true 2>/dev/null; then
+    export RAG_TEST_ISOLATED=1
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    exec unshare --net -- bash -c 'ip link set lo up && exec bash "$@"' bash "$0" "$@"
+  fi
+  export RAG_TEST_ISOLATED=0
+fi
+
 RAG=${RAG_BIN:?RAG_BIN must point at the rag binary}
 SRC=${RAG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/rag-test.XXXXXX")

@@ -62,6 +62,17 @@ TEST_CASE("parse_target: short forms and URLs")
       {"http://[::1]:3000/w", "http", "::1", 3000, "/w", "", "http://[::1]:3000/w"},
       {"[::1]:9", "http", "::1", 9, "", "", "http://[::1]:9"},
       {"http://h:3000?k=v", "http", "h", 3000, "", "k=v", "http://h:3000?k=v"},
+      // PORT/PATH, the form the README's fan-out example uses, is this machine too.
+      {"4000/hooks", "http", "127.0.0.1", 4000, "/hooks", "", "http://127.0.0.1:4000/hooks"},
+      {":4000/hooks", "http", "127.0.0.1", 4000, "/hooks", "", "http://127.0.0.1:4000/hooks"},
+      {"3000/webhooks/github", "http", "127.0.0.1", 3000, "/webhooks/github", "",
+       "http://127.0.0.1:3000/webhooks/github"},
+      {"3000?k=v", "http", "127.0.0.1", 3000, "", "k=v", "http://127.0.0.1:3000?k=v"},
+      {"3000/", "http", "127.0.0.1", 3000, "", "", "http://127.0.0.1:3000"},
+      {"3000#frag", "http", "127.0.0.1", 3000, "", "", "http://127.0.0.1:3000"},
+      {"http://127.0.0.1:3000/x", "http", "127.0.0.1", 3000, "/x", "", "http://127.0.0.1:3000/x"},
+      {"http://10.0.0.254", "http", "10.0.0.254", 80, "", "", "http://10.0.0.254"},
+      {"http://web3:80/x", "http", "web3", 80, "/x", "", "http://web3/x"},
   };
   for (const Row& row : rows) {
     CAPTURE(row.input);
@@ -96,6 +107,22 @@ TEST_CASE("parse_target: bad targets are usage errors naming the problem")
       {"http://h a:3000", "spaces"},
       {"http://h:3000/a\r\nX: y", "control"},
       {"http://ex%ample.com", "not a valid host name"},
+      // A host that is a number would be read by the resolver as an IPv4 address in one
+      // of inet_aton's short forms ("4000" is 0.0.15.160): an error, never a lookup.
+      {"http://4000/hooks", "is a number"},
+      {"https://4000", "is a number"},
+      {"4000:80", "is a number"},
+      {"http://127.1:3000", "is a number"},
+      {"http://2130706433/", "is a number"},
+      {"http://0x7f000001/", "is a number"},
+      {"http://0x7f.0.0.1/", "is a number"},
+      {"http://010.0.0.1/", "is a number"},
+      {"http://1.2.3.4.5/", "is a number"},
+      {"http://256.0.0.1/", "is a number"},
+      {"http://example.123/", "is a number"},
+      {"http://127.0.0.1./", "is a number"},
+      {"70000/hooks", "1 to 65535"},
+      {"0/hooks", "1 to 65535"},
   };
   for (const Row& row : rows) {
     CAPTURE(row.input);
@@ -455,4 +482,46 @@ TEST_CASE("remote_ip_of and timeout_message")
   CHECK(rag::core::timeout_message(std::chrono::milliseconds(300)) == "timeout after 300ms");
   CHECK(rag::core::timeout_message(std::chrono::milliseconds(1500)) == "timeout after 1.5s");
   CHECK(rag::core::timeout_message(std::chrono::milliseconds(2050)) == "timeout after 2.05s");
+}
+
+TEST_CASE("host_ends_in_number and is_dotted_quad: what the resolver would read as IPv4")
+{
+  using rag::core::host_ends_in_number;
+  using rag::core::is_dotted_quad;
+  CHECK(host_ends_in_number("4000"));
+  CHECK(host_ends_in_number("127.1"));
+  CHECK(host_ends_in_number("0x7f"));
+  CHECK(host_ends_in_number("a.0X1F"));
+  CHECK(host_ends_in_number("example.123"));
+  CHECK(host_ends_in_number("127.0.0.1."));
+  CHECK_FALSE(host_ends_in_number("localhost"));
+  CHECK_FALSE(host_ends_in_number("web3"));
+  CHECK_FALSE(host_ends_in_number("123.example"));
+  CHECK(host_ends_in_number("0x")); // inet_aton and WHATWG read it as 0
+  CHECK_FALSE(host_ends_in_number("0xg1"));
+  CHECK(is_dotted_quad("127.0.0.1"));
+  CHECK(is_dotted_quad("0.0.0.0"));
+  CHECK(is_dotted_quad("255.255.255.255"));
+  CHECK_FALSE(is_dotted_quad("256.0.0.1"));
+  CHECK_FALSE(is_dotted_quad("127.1"));
+  CHECK_FALSE(is_dotted_quad("1.2.3.4.5"));
+  CHECK_FALSE(is_dotted_quad("010.0.0.1"));
+  CHECK_FALSE(is_dotted_quad("1..2.3"));
+  CHECK_FALSE(is_dotted_quad("1.2.3.4."));
+  CHECK_FALSE(is_dotted_quad("4000"));
+  CHECK_FALSE(is_dotted_quad("9999.0.0.1"));
+}
+
+TEST_CASE("parse_target: every target form the docs and --help use stays on this machine")
+{
+  // The forms from README.md, docs/ and the commands' --help examples. A target without a
+  // host must mean loopback; a named host is the user's own choice.
+  for (const char* form :
+       {"3000", ":3000", "3001", "4000/hooks", "3000/hooks", "3000/webhooks",
+        "3000/webhooks/github", "3000/webhooks/stripe", "localhost:3000", "http://127.0.0.1:3000",
+        "http://127.0.0.1:4000/hooks", "http://[::1]:3000/w"}) {
+    CAPTURE(form);
+    const Target target = target_of(form);
+    CHECK((target.host == "127.0.0.1" || target.host == "::1" || target.host == "localhost"));
+  }
 }
