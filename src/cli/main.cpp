@@ -2,6 +2,7 @@
 
 #include "cli/commands.hpp"
 #include "core/event_log.hpp"
+#include "util/file.hpp"
 #include "util/text.hpp"
 
 #include <CLI/CLI.hpp>
@@ -192,6 +193,9 @@ main(int argc, char** argv)
     return 2;
   }
 
+  // listen and relay hold a descriptor per connection (1,100 idle connections once
+  // blocked a listener at the default soft limit of 1,024).
+  util::raise_open_file_limit();
   for (auto& [sub, runner] : runners) {
     if (sub->parsed()) {
       try {

@@ -1,6 +1,8 @@
 #include "core/event_log.hpp"
 
 #include "core/record_json.hpp"
+#include "util/fd.hpp"
+#include "util/file.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -23,6 +25,12 @@ namespace rag::core {
 
 namespace {
 
+using util::errno_text;
+using util::Fd;
+using util::flock_retry;
+using util::FlockGuard;
+using util::pread_full;
+
 // Readers work in blocks this big: large enough that a scan is a few syscalls
 // per MiB, small enough that memory stays constant for any log size.
 constexpr std::size_t k_block = 1 << 20;
@@ -32,132 +40,20 @@ constexpr std::size_t k_repair_block = 64 * 1024;
 
 constexpr const char* k_writable_hint = "pass --log FILE with a writable path";
 
-std::string
-errno_text(int err)
-{
-  return std::strerror(err);
-}
-
-// Owns a file descriptor.
-class Fd
-{
-public:
-  Fd() = default;
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept
-  {
-    if (this != &other) {
-      if (m_fd >= 0) {
-        ::close(m_fd);
-      }
-      m_fd = std::exchange(other.m_fd, -1);
-    }
-    return *this;
-  }
-  ~Fd()
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const { return m_fd; }
-  bool valid() const { return m_fd >= 0; }
-
-private:
-  int m_fd = -1;
-};
-
-// Take flock `op` on `fd`, retrying when a signal interrupts the wait.
-int
-flock_retry(int fd, int op)
-{
-  int rc = 0;
-  do {
-    rc = ::flock(fd, op);
-  } while (rc != 0 && errno == EINTR);
-  return rc;
-}
-
-// Releases a flock when leaving scope.
-class FlockGuard
-{
-public:
-  explicit FlockGuard(int fd) : m_fd(fd) {}
-  FlockGuard(const FlockGuard&) = delete;
-  FlockGuard& operator=(const FlockGuard&) = delete;
-  ~FlockGuard() { ::flock(m_fd, LOCK_UN); }
-
-private:
-  int m_fd;
-};
-
-// Read up to `len` bytes at `offset`, stopping early only at end of file; -1 on error.
-ssize_t
-pread_full(int fd, char* buf, std::size_t len, std::uint64_t offset)
-{
-  std::size_t got = 0;
-  while (got < len) {
-    const ssize_t n = ::pread(fd, buf + got, len - got, static_cast<off_t>(offset + got));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    if (n == 0) {
-      break;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  return static_cast<ssize_t>(got);
-}
-
 Error
 read_error(const std::string& path, int err)
 {
   return error(fmt::format("cannot read event log {}: {}", path, errno_text(err)));
 }
 
-// Create every missing directory of `dir` with mode 0700 (`mkdir -p`).
+// Create every missing directory of `dir` with mode 0700 (`mkdir -p`): the payloads
+// are private, so the mode is exactly 0700 whatever the umask.
 Result<void>
 make_directories(const std::string& dir)
 {
-  if (dir.empty()) {
-    return {};
-  }
-  // The common case, an existing directory, costs one stat instead of a mkdir
-  // per path component.
-  struct stat existing
-  {};
-  if (::stat(dir.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) {
-    return {};
-  }
-  std::size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    const std::string prefix = dir.substr(0, pos);
-    if (prefix.empty() || prefix == "." || prefix == "..") {
-      continue;
-    }
-    if (::mkdir(prefix.c_str(), 0700) == 0) {
-      // The umask may have removed bits we need (or left none); the payloads are
-      // private, so the mode is exactly 0700 whatever the umask.
-      ::chmod(prefix.c_str(), 0700);
-      continue;
-    }
-    int err = errno;
-    struct stat st
-    {};
-    if (::stat(prefix.c_str(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) {
-        continue; // exists already (EEXIST, or EACCES/EROFS on an existing parent)
-      }
-      err = ENOTDIR; // "File exists" would not tell the user what is wrong
-    }
-    return error(fmt::format("cannot create event log directory {}: {}", prefix, errno_text(err)),
+  std::string failed;
+  if (const int err = util::make_directories(dir, 0700, failed); err != 0) {
+    return error(fmt::format("cannot create event log directory {}: {}", failed, errno_text(err)),
                  k_writable_hint);
   }
   return {};

@@ -1,12 +1,10 @@
 #include "core/id.hpp"
 
-#include <cerrno>
+#include "util/random.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <sys/random.h>
-
-#include <openssl/rand.h>
 
 namespace rag::core {
 
@@ -32,27 +30,6 @@ crockford_value(char c)
   return -1;
 }
 
-// Fill `out` from the kernel CSPRNG; OpenSSL's generator is the fallback for
-// kernels without getrandom(2).
-void
-random_bytes(unsigned char* out, std::size_t len)
-{
-  std::size_t got = 0;
-  while (got < len) {
-    const ssize_t n = ::getrandom(out + got, len - got, 0);
-    if (n > 0) {
-      got += static_cast<std::size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;
-    }
-  }
-  if (got < len) {
-    RAND_bytes(out + got, static_cast<int>(len - got));
-  }
-}
-
 } // namespace
 
 std::string
@@ -70,7 +47,7 @@ RandomIdSource::next(std::string_view prefix, std::int64_t time_us)
     m_last_us = time_us;
     t = static_cast<std::uint64_t>(time_us);
     if (m_pool_used + sizeof(random) > sizeof(m_pool)) {
-      random_bytes(m_pool, sizeof(m_pool));
+      util::fill_random(m_pool, sizeof(m_pool));
       m_pool_used = 0;
     }
     std::memcpy(random, m_pool + m_pool_used, sizeof(random));

@@ -1,6 +1,7 @@
 #include "core/listen_config.hpp"
 
 #include "core/json_bounded.hpp"
+#include "util/file.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -506,31 +507,18 @@ private:
   std::string_view m_name;
 };
 
+// A config file is written by hand: far below this. The cap keeps a wrong path (a log,
+// a device) from being read into memory whole.
+constexpr std::size_t k_max_config_bytes = 16 * 1024 * 1024;
+
 Result<std::string>
 read_file(const std::string& path)
 {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return error(fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));
-  }
   std::string text;
-  char buffer[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      const int err = errno;
-      ::close(fd);
-      return error(fmt::format("cannot read config file '{}': {}", path, std::strerror(err)));
-    }
-    if (n == 0) {
-      break;
-    }
-    text.append(buffer, static_cast<std::size_t>(n));
+  if (const int err = util::read_file(path, k_max_config_bytes, text); err != 0) {
+    return error(fmt::format("cannot read config file '{}': {}", path,
+                             err == EFBIG ? "it is larger than 16 MiB" : util::errno_text(err)));
   }
-  ::close(fd);
   return text;
 }
 

@@ -3,6 +3,8 @@
 #include "core/event_log.hpp"
 #include "core/event_view.hpp"
 #include "core/record_json.hpp"
+#include "util/fd.hpp"
+#include "util/file.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -22,6 +24,9 @@
 namespace rag::core {
 
 namespace {
+
+using util::errno_text;
+using util::Fd;
 
 using Json = nlohmann::ordered_json;
 
@@ -43,12 +48,6 @@ constexpr std::uint8_t k_removed = 4;
 
 constexpr const char* k_dir_hint = "prune needs write access to the log's directory";
 
-std::string
-errno_text(int err)
-{
-  return std::strerror(err);
-}
-
 // Dump with invalid UTF-8 (a raw target can hold any byte) replaced, never thrown.
 std::string
 dump(const Json& json)
@@ -62,74 +61,10 @@ optional_time(const std::optional<std::int64_t>& time_us)
   return time_us ? Json(format_time_us(*time_us)) : Json(nullptr);
 }
 
-// Owns a file descriptor; closing it releases any flock taken through it.
-class Fd
-{
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&&) = delete;
-  ~Fd()
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const { return m_fd; }
-  // Close now and return close()'s result (a deferred write error shows up here).
-  int close()
-  {
-    const int rc = ::close(std::exchange(m_fd, -1));
-    return rc;
-  }
-
-private:
-  int m_fd = -1;
-};
-
-// A temporary file that is removed unless kept.
-class TempFile
-{
-public:
-  explicit TempFile(std::string path) : m_path(std::move(path)) {}
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile()
-  {
-    if (!m_path.empty()) {
-      ::unlink(m_path.c_str());
-    }
-  }
-  const std::string& path() const { return m_path; }
-  void keep() { m_path.clear(); }
-
-private:
-  std::string m_path;
-};
-
 bool
 same_file(const struct stat& a, const struct stat& b)
 {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-// Write all of `data`, continuing after short writes and signals; false sets errno.
-bool
-write_all(int fd, std::string_view data)
-{
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 // Resolve symlinks so the rename replaces the file a symlinked log points to, not the
@@ -157,22 +92,13 @@ lock_log(const std::string& path)
 {
   for (int attempt = 0; attempt < 10; ++attempt) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
+    if (!fd.valid()) {
       return error(fmt::format("cannot open event log {}: {}", path, errno_text(errno)));
     }
-    int rc = 0;
-    do {
-      rc = ::flock(fd.get(), LOCK_EX);
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0) {
+    if (util::flock_retry(fd.get(), LOCK_EX) != 0) {
       return error(fmt::format("cannot lock event log {}: {}", path, errno_text(errno)));
     }
-    struct stat by_fd
-    {};
-    struct stat by_path
-    {};
-    if (::fstat(fd.get(), &by_fd) == 0 && ::stat(path.c_str(), &by_path) == 0 &&
-        same_file(by_fd, by_path)) {
+    if (util::is_file_at_path(fd.get(), path)) {
       return fd;
     }
   }
@@ -193,44 +119,22 @@ file_lines(int fd, const std::string& path, std::uint64_t size)
   };
 }
 
-void
-fsync_directory(const std::string& dir)
-{
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    // Some file systems cannot fsync a directory; the rename has happened either way,
-    // so a failure here is not worth failing a finished prune for.
-    [[maybe_unused]] const int rc = ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 // Write the lines `plan` keeps of the locked log `fd` (`size` bytes) to a temporary file
 // beside it and rename that over the log. Called with the exclusive lock held.
 Result<PruneReport>
 rewrite_log(const std::string& path, int fd, std::uint64_t size, PrunePlan& plan)
 {
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : path.substr(0, slash);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::string name = dir + "/." + base + ".prune-XXXXXX";
-  const int raw_fd = ::mkostemp(name.data(), O_CLOEXEC);
-  if (raw_fd < 0) {
-    return error(fmt::format("cannot create a temporary file in {}: {}", dir, errno_text(errno)),
-                 k_dir_hint);
+  auto created = util::TempFile::create_beside(path, "prune");
+  if (!created.ok()) {
+    return error(created.error().message, k_dir_hint);
   }
-  Fd out_fd(raw_fd);
-  TempFile temp(name);
-  // mkostemp already creates 0600; say so explicitly, the payloads are private.
-  ::fchmod(out_fd.get(), 0600);
+  util::TempFile& temp = *created;
 
   std::string out;
   std::uint64_t written = 0;
   int write_errno = 0;
   const auto flush = [&] {
-    if (!write_all(out_fd.get(), out)) {
+    if (!util::write_all(temp.fd(), out)) {
       write_errno = errno;
       return false;
     }
@@ -252,11 +156,8 @@ rewrite_log(const std::string& path, int fd, std::uint64_t size, PrunePlan& plan
   if (write_errno == 0) {
     flush();
   }
-  if (write_errno == 0 && ::fsync(out_fd.get()) != 0) {
-    write_errno = errno;
-  }
-  if (out_fd.close() != 0 && write_errno == 0) {
-    write_errno = errno;
+  if (const int err = temp.finish(); err != 0 && write_errno == 0) {
+    write_errno = err;
   }
   if (write_errno != 0) {
     return error(fmt::format("cannot write {}: {} (the log is unchanged)", temp.path(),
@@ -265,23 +166,16 @@ rewrite_log(const std::string& path, int fd, std::uint64_t size, PrunePlan& plan
   }
   // Only a process that ignores the lock could have replaced the log meanwhile; its
   // file must not be overwritten with our copy of the old one.
-  struct stat by_fd
-  {};
-  struct stat by_path
-  {};
-  if (::fstat(fd, &by_fd) != 0 || ::stat(path.c_str(), &by_path) != 0 ||
-      !same_file(by_fd, by_path)) {
+  if (!util::is_file_at_path(fd, path)) {
     return error(fmt::format("event log {} was replaced during the prune by a process that does "
                              "not take its lock; nothing was changed",
                              path));
   }
-  if (::rename(temp.path().c_str(), path.c_str()) != 0) {
+  if (const int err = temp.rename_over(path); err != 0) {
     return error(fmt::format("cannot replace event log {}: {} (the log is unchanged)", path,
-                             errno_text(errno)),
+                             errno_text(err)),
                  k_dir_hint);
   }
-  temp.keep();
-  fsync_directory(dir);
 
   PruneReport report = plan.report();
   report.exists = true;
@@ -739,7 +633,7 @@ prune_log(const std::string& path_arg, const PrunePolicy& policy, bool dry_run,
 
   // Plan without the lock, so writers wait only for the copy, not for the parsing.
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
+  if (!fd.valid()) {
     if (errno == ENOENT) {
       return PruneReport{};
     }

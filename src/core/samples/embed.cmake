@@ -1,6 +1,6 @@
-# Compile the sample payloads of `rag trigger` (src/core/samples/*.json) into ragcore.
+# Compile the sample payloads of `rag trigger` (src/core/samples/*.json) into rag_core.
 #
-# Included once from the top-level CMakeLists.txt (after ragcore is defined): adds a
+# Included once from the top-level CMakeLists.txt (after rag_core is defined): adds a
 # build step that writes ${CMAKE_BINARY_DIR}/generated/core/samples_data.cpp, which
 # defines rag::core::embedded_sample_files() (declared in core/samples.hpp) with the
 # bytes of every sample file. Adding a sample is adding a .json file here: the glob is
@@ -66,4 +66,4 @@ add_custom_command(
   DEPENDS ${RAG_SAMPLE_FILES} "${CMAKE_CURRENT_LIST_FILE}"
   COMMENT "Embedding the rag trigger samples"
   VERBATIM)
-target_sources(ragcore PRIVATE "${RAG_SAMPLES_CPP}")
+target_sources(rag_core PRIVATE "${RAG_SAMPLES_CPP}")
