@@ -20,7 +20,19 @@ struct Fanout::TargetQueue
   std::vector<std::thread> threads;
   std::size_t idle = 0;
   std::size_t limit = 1;
+  std::size_t queued_bytes = 0; // body bytes of `jobs`
+  bool refusing = false;        // over a bound since the last warning
 };
+
+namespace {
+
+std::size_t
+body_size(const Payload& payload)
+{
+  return payload.body ? payload.body->size() : 0;
+}
+
+} // namespace
 
 Fanout::Fanout(FanoutOptions options, core::HttpClient& client, core::EventLogWriter& log,
                core::Clock& clock, core::IdSource& ids, DeliveryFn on_delivery)
@@ -181,8 +193,7 @@ Fanout::wait_for_capacity(std::size_t max_pending, std::chrono::milliseconds lim
 void
 Fanout::submit(Job job)
 {
-  std::lock_guard lock(m_mutex);
-  ++m_pending;
+  std::unique_lock lock(m_mutex);
   auto& slot = m_queues[job.destination.target.url];
   if (!slot) {
     slot = std::make_unique<TargetQueue>();
@@ -190,12 +201,48 @@ Fanout::submit(Job job)
         m_options.ordered ? 1 : std::max<std::size_t>(1, m_options.max_workers_per_target);
   }
   TargetQueue& queue = *slot;
+  const std::size_t bytes = body_size(*job.payload);
+  // Only new deliveries are refused: a sender waits for the primary's, and a retry was
+  // counted when it first came.
+  const bool fresh = job.primary == nullptr && job.first_attempt == 1;
+  if (fresh && (queue.jobs.size() >= m_options.max_queued_per_target ||
+                queue.queued_bytes + bytes > m_options.max_queued_bytes_per_target)) {
+    const bool first = !std::exchange(queue.refusing, true);
+    const std::size_t waiting = queue.jobs.size();
+    const std::size_t waiting_bytes = queue.queued_bytes;
+    lock.unlock();
+    refuse_queued(job, waiting, waiting_bytes, first);
+    return;
+  }
+  if (queue.jobs.empty()) {
+    queue.refusing = false; // caught up: the next refusal is news again
+  }
+  ++m_pending;
+  queue.queued_bytes += bytes;
   queue.jobs.push_back(std::move(job));
   if (queue.idle > 0) {
     queue.ready.notify_one();
   } else if (queue.threads.size() < queue.limit && !m_stopping) {
     queue.threads.emplace_back([this, &queue] { worker(queue); });
   }
+}
+
+void
+Fanout::refuse_queued(const Job& job, std::size_t waiting, std::size_t waiting_bytes, bool first)
+{
+  const PlannedDelivery planned =
+      plan_delivery(*job.payload, job.destination, job.request_target, m_options.set_headers);
+  const std::string why = fmt::format("not sent: {} deliveries ({}) already wait for this target",
+                                      waiting, util::human_size(waiting_bytes));
+  if (first) {
+    util::write_line(
+        stderr, fmt::format("rag: warning: {} is falling behind ({} deliveries, {} "
+                            "waiting); new deliveries to it are recorded as failed until it "
+                            "catches up (`rag replay --status failed` re-sends them)",
+                            job.destination.target.url, waiting, util::human_size(waiting_bytes)));
+  }
+  const Result<core::HttpResult> refused = error(why);
+  record_attempt(attempt_record(job, planned.url, 1, m_clock.now_us(), refused), false);
 }
 
 void
@@ -214,6 +261,7 @@ Fanout::worker(TargetQueue& queue)
     }
     Job job = std::move(queue.jobs.front());
     queue.jobs.pop_front();
+    queue.queued_bytes -= body_size(*job.payload);
     lock.unlock();
     deliver(job);
     finished_one();

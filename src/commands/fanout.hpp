@@ -33,6 +33,11 @@ struct FanoutOptions
   bool replay = false;                       // mark delivery records as replays
   std::size_t max_recorded_body = 64 * 1024; // response body kept in a delivery record
   std::size_t max_workers_per_target = 8;    // concurrent deliveries to one target
+  // A target that falls this far behind (deliveries, or bytes of their bodies waiting)
+  // gets no more queued: a new delivery to it is recorded as failed at once (the event
+  // is in the log, replayable), so a hung target cannot make rag hold every body.
+  std::size_t max_queued_per_target = 4096;
+  std::size_t max_queued_bytes_per_target = 64 * 1024 * 1024;
   // Replace or add these headers on every planned request (core::apply_header_overrides;
   // `rag replay --set-header`).
   core::Headers set_headers;
@@ -151,6 +156,7 @@ private:
   struct TargetQueue;
 
   void submit(Job job);
+  void refuse_queued(const Job& job, std::size_t waiting, std::size_t waiting_bytes, bool first);
   void worker(TargetQueue& queue);
   void deliver(const Job& job);
   Attempt attempt(const Job& job, const PlannedDelivery& planned, int number,

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -244,4 +245,54 @@ TEST_CASE("fanout: --ordered delivers to a target in dispatch order, one at a ti
   for (int i = 0; i < 200; ++i) {
     CHECK(seen[static_cast<std::size_t>(i)] == "/" + std::to_string(i));
   }
+}
+
+TEST_CASE("fanout: a target that falls behind gets no more queued; those are recorded failed")
+{
+  test::TempLog log;
+  auto writer = core::EventLogWriter::open(log.path);
+  REQUIRE(writer.ok());
+  test::StepClock clock;
+  core::RandomIdSource ids;
+  FakeClient client;
+  commands::FanoutOptions options;
+  options.max_workers_per_target = 1;
+  SUBCASE("by count")
+  {
+    options.max_queued_per_target = 3;
+  }
+  SUBCASE("by bytes (2-byte bodies)")
+  {
+    options.max_queued_bytes_per_target = 7;
+  }
+  std::atomic<int> refused_shown{0};
+  commands::Fanout fanout(options, client, *writer, clock, ids, [&](const core::Delivery& d) {
+    refused_shown += d.error.starts_with("not sent: ") ? 1 : 0;
+  });
+  for (int i = 0; i < 10; ++i) {
+    fanout.dispatch(payload("evt_" + std::to_string(i), "/h"), {destination("http://held:9")},
+                    false);
+  }
+  fanout.flush_records();
+  // One delivery is in flight and at most 3 wait: the rest were refused at once.
+  const auto refused = log.deliveries();
+  CHECK(refused.size() >= 6);
+  CHECK(refused.size() <= 7);
+  for (const auto& d : refused) {
+    CHECK(d.error.find("already wait for this target") != std::string::npos);
+    CHECK(d.status == 0);
+    CHECK(d.attempt == 1);
+  }
+  CHECK(refused_shown == static_cast<int>(refused.size()));
+  client.release();
+  CHECK(fanout.drain(10s) == 0);
+  // Every event has exactly one record: delivered or refused, none lost, none twice.
+  const auto all = log.deliveries();
+  CHECK(all.size() == 10);
+  std::set<std::string> events;
+  for (const auto& d : all) {
+    events.insert(d.event_id);
+  }
+  CHECK(events.size() == 10);
+  CHECK(client.seen["http://held:9"].size() == 10 - refused.size());
 }
