@@ -212,7 +212,10 @@ CaptureServer::serve(Handler handler, RejectFn on_reject)
     if ((fds[0].revents & POLLIN) == 0) {
       continue;
     }
-    const int fd = ::accept4(m_impl->listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    sockaddr_storage from{};
+    socklen_t from_length = sizeof from;
+    const int fd = ::accept4(m_impl->listen_fd, reinterpret_cast<sockaddr*>(&from), &from_length,
+                             SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         ::poll(&fds[1], 1, 100); // out of descriptors: let connections close first
@@ -223,16 +226,31 @@ CaptureServer::serve(Handler handler, RejectFn on_reject)
     // delayed ACK), measured in deps.md §0.3.
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::string peer;
+    if (shared.options.max_connections_per_peer > 0) {
+      peer = detail::address_only(from);
+      std::lock_guard lock(shared.mutex);
+      std::size_t& open = shared.per_peer[peer];
+      if (open >= shared.options.max_connections_per_peer) {
+        // One host holds all it may: this one is closed at once, the others go on.
+        ::close(fd);
+        continue;
+      }
+      ++open;
+    }
     {
       std::lock_guard lock(shared.mutex);
       ++shared.active;
     }
     try {
-      std::thread(detail::run_connection, m_impl->shared, fd).detach();
+      std::thread(detail::run_connection, m_impl->shared, fd, peer).detach();
     } catch (const std::system_error&) {
       ::close(fd);
       std::lock_guard lock(shared.mutex);
       --shared.active;
+      if (!peer.empty() && --shared.per_peer[peer] == 0) {
+        shared.per_peer.erase(peer);
+      }
     }
   }
 

@@ -19,9 +19,16 @@ struct ServerOptions
   core::HttpLimits limits;
   int header_timeout_s = 30; // a head must arrive within this once its first byte
                              // came; also the longest pause inside a body
-  int idle_timeout_s = 75;   // idle keep-alive connections are closed after this
-  int write_timeout_s = 30;  // a peer that takes no response bytes this long is dropped
+  // A body must also keep an average pace: it may take header_timeout_s plus one second
+  // per this many bytes received (as Apache's mod_reqtimeout MinRate), so a peer that
+  // drips a byte now and then cannot hold a connection slot for ever. 0 = no pace.
+  std::size_t min_body_rate = 1024;
+  int idle_timeout_s = 75;  // idle keep-alive connections are closed after this
+  int write_timeout_s = 30; // a peer that takes no response bytes this long is dropped
   std::size_t max_connections = 4096;
+  // Connections one peer address may hold at once (0 = no limit); more are closed as
+  // they come, so one host cannot take every slot of a public server.
+  std::size_t max_connections_per_peer = 0;
 };
 
 // Sends the body of a streaming response (HttpResponse::stream) as it is produced.

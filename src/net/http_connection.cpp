@@ -336,11 +336,21 @@ Connection::read_request(State& state)
   bool in_body = false;
   const auto timeout = std::chrono::seconds(shared.options.header_timeout_s);
   auto deadline = Clock::now() + timeout;
+  // The body's overall deadline (see ServerOptions::min_body_rate), moved on by every
+  // byte that arrives.
+  Clock::time_point body_start;
+  std::size_t body_bytes = 0;
+  const auto body_deadline = [&] {
+    const std::size_t rate = shared.options.min_body_rate;
+    return rate == 0 ? Clock::time_point::max()
+                     : body_start + timeout + std::chrono::milliseconds(body_bytes * 1000 / rate);
+  };
 
   while (state == State::need_more || state == State::head_complete) {
     if (state == State::head_complete) {
       in_body = true;
-      deadline = Clock::now() + timeout;
+      body_start = Clock::now();
+      deadline = body_start + timeout;
       // Only worth sending when no body byte came along with the head.
       if (m_parser.request().expect_continue && m_parser.buffer_empty()) {
         iovec iov{const_cast<char*>(k_continue.data()), k_continue.size()};
@@ -357,13 +367,17 @@ Connection::read_request(State& state)
       // Between requests: an idle connection, closed on stop() or after idle_timeout_s.
       wait = wait_readable(m_fd, shared.wake_read, timeout_ms(shared.options.idle_timeout_s));
     } else if (shared.options.header_timeout_s > 0) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto until = in_body ? std::min(deadline, body_deadline()) : deadline;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
       wait = wait_readable(m_fd, -1, static_cast<int>(std::max<long long>(0, left.count())));
     } else {
       wait = wait_readable(m_fd, -1, -1);
     }
     if (wait == Wait::timeout && started) {
-      reject(408, in_body ? "request body timeout" : "request header timeout");
+      const bool too_slow = in_body && Clock::now() < deadline;
+      reject(408, !in_body   ? "request header timeout"
+                  : too_slow ? "request body too slow"
+                             : "request body timeout");
       return false;
     }
     if (wait != Wait::readable) {
@@ -378,9 +392,17 @@ Connection::read_request(State& state)
       return false; // the peer closed or failed; a partial request is dropped
     }
     if (!started || in_body) {
-      // The head timer starts at its first byte; a body only has to keep moving.
+      // The head timer starts at its first byte; within a body, a pause may last the
+      // timeout, and the body as a whole must keep its pace (body_deadline).
       started = true;
       deadline = Clock::now() + timeout;
+    }
+    if (in_body) {
+      body_bytes += static_cast<std::size_t>(received);
+      if (Clock::now() > body_deadline()) {
+        reject(408, "request body too slow");
+        return false;
+      }
     }
     state =
         m_parser.feed(std::string_view(m_read_buffer.get(), static_cast<std::size_t>(received)));
@@ -546,8 +568,19 @@ format_endpoint(const sockaddr_storage& storage)
   return "unknown";
 }
 
+std::string
+address_only(const sockaddr_storage& storage)
+{
+  std::string endpoint = format_endpoint(storage);
+  if (endpoint == "unknown") {
+    return {};
+  }
+  endpoint.erase(endpoint.rfind(':'));
+  return endpoint;
+}
+
 void
-run_connection(std::shared_ptr<ServerShared> shared, int fd)
+run_connection(std::shared_ptr<ServerShared> shared, int fd, std::string peer)
 {
   // Out of memory and the like drop this connection, never the process.
   std::unique_ptr<Connection> connection;
@@ -566,6 +599,12 @@ run_connection(std::shared_ptr<ServerShared> shared, int fd)
   {
     std::lock_guard lock(shared->mutex);
     --shared->active;
+    if (!peer.empty()) {
+      if (const auto it = shared->per_peer.find(peer);
+          it != shared->per_peer.end() && --it->second == 0) {
+        shared->per_peer.erase(it);
+      }
+    }
   }
   shared->changed.notify_all();
 }

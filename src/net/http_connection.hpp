@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace rag::net::detail {
 
@@ -27,6 +28,8 @@ struct ServerShared
   std::mutex mutex;
   std::condition_variable changed; // `active` dropped or stop() was called
   std::size_t active = 0;
+  // Open connections per peer address (only kept when max_connections_per_peer is set).
+  std::unordered_map<std::string, std::size_t> per_peer;
   CaptureServer::Handler handler;
   CaptureServer::RejectFn on_reject;
 
@@ -40,8 +43,12 @@ struct ServerShared
 // IPv4) or "unknown".
 std::string format_endpoint(const sockaddr_storage& storage);
 
+// Return the IP address of a socket address, without the port ("" when unknown).
+std::string address_only(const sockaddr_storage& storage);
+
 // Serve the accepted socket `fd` on the calling thread until either side closes it,
-// then close it and decrement `shared->active` (notifying `changed`). Never throws.
-void run_connection(std::shared_ptr<ServerShared> shared, int fd);
+// then close it and decrement `shared->active` and `shared->per_peer[peer]` (when `peer`
+// is not empty), notifying `changed`. Never throws.
+void run_connection(std::shared_ptr<ServerShared> shared, int fd, std::string peer);
 
 } // namespace rag::net::detail

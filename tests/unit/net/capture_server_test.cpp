@@ -232,6 +232,8 @@ public:
     return received == 0 || (received < 0 && errno == ECONNRESET);
   }
 
+  int fd() const { return m_fd; }
+
   // True when a byte arrives within `limit`.
   bool readable_within(std::chrono::milliseconds limit)
   {
@@ -701,6 +703,64 @@ TEST_CASE("capture server: header and idle timeouts")
   const auto seen = rejections.get();
   REQUIRE(seen.size() == 1);
   CHECK(seen[0] == std::pair<int, std::string>(408, "request header timeout"));
+}
+
+TEST_CASE("capture server: a body dripped a byte at a time is dropped once it falls behind pace")
+{
+  Rejections rejections;
+  Captured captured;
+  ServerOptions options = loopback_options();
+  options.header_timeout_s = 1; // no pause may last 1 s, and the body gets 1 s + 1 s/KiB
+  TestServer server(captured.handler(), options, rejections.fn());
+  Client drip(server.port());
+  drip.send("POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n");
+  // Never silent for a whole second, yet far below 1 KiB/s: without the pace rule this
+  // connection would be held for as long as the peer likes.
+  const auto start = std::chrono::steady_clock::now();
+  bool answered = false;
+  for (int i = 0; i < 30 && !answered; ++i) {
+    drip.send("x");
+    answered = drip.readable_within(300ms);
+  }
+  REQUIRE(answered);
+  CHECK(drip.read_response().status == 408);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  const auto seen = rejections.get();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == std::pair<int, std::string>(408, "request body too slow"));
+  CHECK(captured.count() == 0);
+}
+
+TEST_CASE("capture server: max_connections_per_peer closes one host's extra connections")
+{
+  Captured captured;
+  ServerOptions options = loopback_options();
+  options.max_connections_per_peer = 2;
+  TestServer server(captured.handler(), options);
+  auto first = std::make_unique<Client>(server.port());
+  Client second(server.port());
+  for (Client* client : {first.get(), &second}) {
+    client->send(simple_get("/held"));
+    CHECK(client->read_response().status == 200);
+  }
+  Client third(server.port());
+  CHECK(third.closed_by_server()); // over the cap: closed at once, not queued
+  first.reset();
+  // A slot of that peer is free again (the server sees the close asynchronously).
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    Client next(server.port());
+    next.send(simple_get("/next"));
+    char byte = 0;
+    // Closed at once while the old slot is still counted; else the answer comes.
+    served = next.readable_within(1s) && ::recv(next.fd(), &byte, 1, MSG_PEEK) == 1;
+    if (!served) {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  CHECK(served);
+  second.send(simple_get("/still"));
+  CHECK(second.read_response().body == "/still GET");
 }
 
 TEST_CASE("capture server: stop() closes idle connections and finishes the request in flight")
