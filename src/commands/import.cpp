@@ -21,8 +21,8 @@ namespace rag::commands {
 namespace {
 
 // Warnings past this many are counted, not printed: a file of the wrong kind would
-// otherwise print one line per line.
-constexpr std::size_t k_max_warnings = 20;
+// otherwise print one line per line. A few show what is wrong; the count says how much.
+constexpr std::size_t k_max_warnings = 3;
 
 // Makes ids whose time part is the record's own time. RandomIdSource never goes
 // back in time (it is made for live capture), so an older record than the last one
@@ -61,8 +61,8 @@ public:
   void finish_warnings() const
   {
     if (m_skipped > k_max_warnings) {
-      fmt::print(stderr, "rag: warning: {}: {} more skipped (not shown)\n", m_file,
-                 m_skipped - k_max_warnings);
+      fmt::print(stderr, "rag: warning: {}: {} more skipped, {} in all (not shown)\n", m_file,
+                 m_skipped - k_max_warnings, m_skipped);
     }
   }
 
@@ -243,7 +243,12 @@ run_import(const ImportOptions& options)
   }
   const std::string skipped =
       tally.skipped() > 0 ? fmt::format(", {} skipped", tally.skipped()) : std::string();
-  if (tally.events == 0 && tally.deliveries == 0 && tally.skipped() > 0) {
+  if (tally.events == 0 && tally.deliveries == 0) {
+    if (tally.skipped() == 0) {
+      return error(fmt::format("nothing imported from {}: it holds no {}", shown,
+                               har ? "HAR entries" : "records"),
+                   "give a HAR file or rag JSON Lines (from `rag export`) with events in it");
+    }
     return error(fmt::format("nothing imported from {} ({} skipped)", shown, tally.skipped()),
                  har ? "see the warnings above"
                      : "give a HAR file or rag JSON Lines (from `rag export`)");

@@ -64,3 +64,27 @@ rc=0
 "$RAG" import 2>/dev/null || rc=$?
 expect_eq "$rc" 2 "FILE is required"
 expect_eq "$(log_events)" 2 "log unchanged by failed imports"
+
+# A file of the wrong kind warns about a few lines and counts the rest, in one more line.
+seq 1 20 | sed 's/^/not json /' >"$T/twenty.txt"
+rc=0
+"$RAG" import "$T/twenty.txt" 2>"$T/twenty.err" || rc=$?
+expect_eq "$rc" 1 "exit code when no line of 20 is a record"
+expect_eq "$(grep -c 'rag: warning:' "$T/twenty.err")" 4 "warnings for 20 bad lines"
+expect_contains "$(cat "$T/twenty.err")" "17 more skipped, 20 in all" "count of the rest"
+expect_contains "$(cat "$T/twenty.err")" "nothing imported from $T/twenty.txt (20 skipped)" "error"
+
+# A HAR without entries, or an empty file, imports nothing: exit 1, log untouched.
+before=$(cat "$RAG_LOG")
+printf '{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}' \
+  >"$T/empty.har"
+: >"$T/empty.jsonl"
+for empty in "$T/empty.har" "$T/empty.jsonl"; do
+  rc=0
+  "$RAG" import "$empty" 2>"$T/empty.err" || rc=$?
+  expect_eq "$rc" 1 "exit code for $empty"
+  expect_contains "$(cat "$T/empty.err")" "rag: error: nothing imported from $empty: it holds no" \
+    "error for $empty"
+  expect_eq "$(wc -l <"$T/empty.err")" 1 "one line for $empty"
+done
+expect_eq "$(cat "$RAG_LOG")" "$before" "log unchanged by empty imports"
