@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The layer rules of docs/architecture.md, as greps over src/: every include points
-# inward (util <- core <- net <- commands <- cli <- main.cpp), and the heavy or
+# inward (util <- core <- {net, engine} <- commands <- cli <- main.cpp), and the heavy or
 # system-facing headers stay in the one layer (or file) that owns them. The link graph
 # (one CMake library per layer) already keeps CLI11, cpp-httplib and libssl out of the
 # layers that do not link them; this catches what linking cannot: an include of a
@@ -41,12 +41,16 @@ check_folders() { # LAYER ALLOWED_REGEX
 check_folders util 'util'
 check_folders core 'core|util'
 check_folders net 'net|core|util'
-check_folders commands 'commands|net|core|util'
-check_folders cli 'cli|commands|net|core|util'
+check_folders engine 'engine|core|util' # the network only through core's interfaces
+check_folders commands 'commands|engine|net|core|util'
+check_folders cli 'cli|commands|engine|net|core|util'
 
 # core is the deterministic domain: no sockets, threads, CLI11, httplib or OpenSSL.
 rule "core/*.?pp core/*/*.?pp" '^#include <(httplib\.h|CLI/|openssl/|sys/socket\.h|netdb\.h|arpa/|netinet/|poll\.h|thread>|pthread\.h)' \
   "core has no sockets, threads, CLI11, httplib or OpenSSL (util/ and net/ do)"
+# engine uses the network only through core's interfaces: no socket or TLS header.
+rule "engine/*.?pp" '^#include <(httplib\.h|CLI/|openssl/|sys/socket\.h|netdb\.h|arpa/|netinet/)' \
+  "engine reaches the network only through core's HttpClient (net/ implements it)"
 # Exactly one file includes httplib (deps.md: its ABI macros and compile cost), and only
 # cli/ includes CLI11.
 httplib=$(grep -rlE '^#include <httplib\.h>' --include='*.[ch]pp' . | sort | tr '\n' ' ')
@@ -54,10 +58,10 @@ if [ "$httplib" != "./net/sse_client.cpp " ]; then
   echo "httplib is included by: ${httplib:-nothing}  <- only net/sse_client.cpp may" >&2
   breaches=$((breaches + 1))
 fi
-rule "util/*.?pp core/*.?pp core/*/*.?pp net/*.?pp commands/*.?pp" '^#include <CLI/' \
+rule "util/*.?pp core/*.?pp core/*/*.?pp net/*.?pp engine/*.?pp commands/*.?pp" '^#include <CLI/' \
   "only cli/ includes CLI11"
 # main.cpp is one call into cli.
-rule "main.cpp" '^#include "(commands|net|core|util)/' "main.cpp includes only cli/"
+rule "main.cpp" '^#include "(commands|engine|net|core|util)/' "main.cpp includes only cli/"
 
 if ((breaches > 0)); then
   echo "layers: $breaches rule(s) broken (see docs/architecture.md, Layers)" >&2

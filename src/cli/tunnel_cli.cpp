@@ -51,14 +51,14 @@ make_options(const TunnelArgs& args)
 {
   commands::TunnelOptions options;
   if (!args.channel.empty()) {
-    RAG_TRY(commands::parse_channel_url(args.channel));
+    RAG_TRY(engine::parse_channel_url(args.channel));
     options.channel_url = args.channel;
     if (!args.relay.empty()) {
       return usage_error("--relay is for asking a relay for a new channel",
                          "leave it out: the channel URL names its relay");
     }
   } else if (!args.relay.empty()) {
-    RAG_TRY_ASSIGN(options.relay_url, commands::parse_relay_url(args.relay));
+    RAG_TRY_ASSIGN(options.relay_url, engine::parse_relay_url(args.relay));
   }
   RAG_TRY_ASSIGN(ForwardSettings forwarding, parse_forward_flags(args.forwarding));
   options.pipeline.routing = std::move(forwarding.routing);

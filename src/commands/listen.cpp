@@ -1,10 +1,10 @@
 #include "commands/listen.hpp"
 
-#include "commands/capture_pipeline.hpp"
-#include "commands/signal_stopper.hpp"
 #include "core/clock.hpp"
 #include "core/event_log.hpp"
 #include "core/id.hpp"
+#include "engine/capture_pipeline.hpp"
+#include "engine/signal_stopper.hpp"
 #include "net/capture_server.hpp"
 #include "net/forward_client.hpp"
 #include "util/line_output.hpp"
@@ -41,7 +41,7 @@ run_listen(const ListenOptions& options)
 
   // The signal thread must exist before any other thread so that they all
   // inherit the blocked mask and only it receives SIGINT/SIGTERM.
-  SignalStopper stopper([&server] { server->stop(); });
+  engine::SignalStopper stopper([&server] { server->stop(); });
 
   core::SystemClock clock;
   core::RandomIdSource ids;
@@ -51,7 +51,7 @@ run_listen(const ListenOptions& options)
   client_options.insecure = options.insecure;
   net::ForwardClient client(client_options);
 
-  PipelineOptions pipeline_options;
+  engine::PipelineOptions pipeline_options;
   pipeline_options.routing = options.routing;
   pipeline_options.respond = options.respond;
   pipeline_options.timeout = options.timeout;
@@ -67,16 +67,16 @@ run_listen(const ListenOptions& options)
   // (so it inherits the blocked signals), and it outlives the pipeline and the server
   // threads that print through it.
   util::LineOutput out(STDOUT_FILENO);
-  CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids,
-                           [&out](const std::string& line) { out.write(line); });
+  engine::CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids,
+                                   [&out](const std::string& line) { out.write(line); });
 
   auto handler = [&](core::HttpRequest&& request, const net::Peer& peer) -> net::HttpResponse {
-    CaptureOrigin origin;
+    engine::CaptureOrigin origin;
     origin.source = source;
     origin.remote = peer.remote;
     origin.context =
         core::ForwardContext{core::remote_ip_of(peer.remote), "http", options.preserve_host};
-    SenderResponse answer = pipeline.handle(std::move(request), origin);
+    engine::SenderResponse answer = pipeline.handle(std::move(request), origin);
     net::HttpResponse response{answer.status, std::move(answer.headers), std::move(answer.body)};
     // The primary's delivery record is written once the sender has its answer.
     response.after_send = std::move(answer.after_answer);

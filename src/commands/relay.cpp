@@ -1,12 +1,12 @@
 #include "commands/relay.hpp"
 
-#include "commands/signal_stopper.hpp"
 #include "core/duration.hpp"
 #include "core/event_view.hpp"
 #include "core/forward_plan.hpp"
 #include "core/id.hpp"
 #include "core/record_json.hpp"
 #include "core/sse.hpp"
+#include "engine/signal_stopper.hpp"
 #include "net/capture_server.hpp"
 #include "util/bytes.hpp"
 #include "util/terminal.hpp"
@@ -599,7 +599,7 @@ run_relay(const RelayOptions& options)
   Relay relay(options, public_url, clock, ids);
 
   // Before any other thread exists, so that all of them inherit the blocked signals.
-  SignalStopper stopper([&] {
+  engine::SignalStopper stopper([&] {
     relay.hub().shutdown();
     server->stop();
   });

@@ -1,6 +1,5 @@
 #include "commands/replay.hpp"
 
-#include "commands/fanout.hpp"
 #include "commands/replay_selection.hpp"
 #include "core/clock.hpp"
 #include "core/duration.hpp"
@@ -10,6 +9,7 @@
 #include "core/rate_limit.hpp"
 #include "core/record_json.hpp"
 #include "core/signature.hpp"
+#include "engine/fanout.hpp"
 #include "net/forward_client.hpp"
 #include "util/bytes.hpp"
 #include "util/terminal.hpp"
@@ -35,7 +35,7 @@
 //    keeps a few bytes per selected event (offset, id hash, original target URLs) and
 //    never a body.
 // 2. Send. The log is read again from the first selected offset; each selected line
-//    is parsed and turned into one delivery per target, handed to the Fanout engine.
+//    is parsed and turned into one delivery per target, handed to the engine's Fanout.
 //    An event that cannot or must not be replayed (no original target and no --to, or
 //    a signature verdict --reject-invalid refuses) is skipped with a warning naming it;
 //    the others still go out, and the exit code is 1.
@@ -171,11 +171,11 @@ spec_list(const std::vector<core::SignatureSpec>& specs)
 
 // Build what is sent for `event`; `resigned` gets the labels of the --resign schemes
 // applied to it (see resign_schemes).
-std::shared_ptr<const Payload>
+std::shared_ptr<const engine::Payload>
 make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign,
              std::vector<std::string>& resigned)
 {
-  auto payload = std::make_shared<Payload>();
+  auto payload = std::make_shared<engine::Payload>();
   payload->event_id = std::move(event.id);
   payload->method = std::move(event.method);
   payload->target = std::move(event.target);
@@ -288,8 +288,8 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
     }
     const auto payload = make_payload(std::move(event), options.resign, resign.labels);
     for (const Send& send : sends_for(chosen, selection, to, scratch)) {
-      const PlannedDelivery planned =
-          plan_delivery(*payload, send.destination, send.request_target, options.set_headers);
+      const engine::PlannedDelivery planned = engine::plan_delivery(
+          *payload, send.destination, send.request_target, options.set_headers);
       if (!planned.request) {
         ++unsendable;
         util::write_line(stderr, fmt::format("rag: error: {} cannot be sent to {}: {}", event_id,
@@ -465,7 +465,7 @@ private:
 struct Engine
 {
   Engine(core::EventLogWriter log, const ReplayOptions& options,
-         const FanoutOptions& fanout_options, std::size_t total_events)
+         const engine::FanoutOptions& fanout_options, std::size_t total_events)
       : reporter(options.json, total_events), writer(std::move(log)), client([&] {
           net::ForwardClientOptions client_options;
           client_options.insecure = options.insecure;
@@ -481,7 +481,7 @@ struct Engine
   net::ForwardClient client;
   core::SystemClock clock;
   core::RandomIdSource ids;
-  Fanout fanout; // last: destroyed first, joining its workers
+  engine::Fanout fanout; // last: destroyed first, joining its workers
 };
 
 // Set when Ctrl-C gave up on deliveries that did not finish (see send_all).
@@ -494,7 +494,7 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
   const auto started = std::chrono::steady_clock::now();
   RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
 
-  FanoutOptions fanout_options;
+  engine::FanoutOptions fanout_options;
   fanout_options.timeout = options.timeout;
   fanout_options.replay = true;
   // One worker per target keeps each target's order; the global bound comes from
@@ -502,10 +502,10 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
   fanout_options.ordered = options.concurrency == 1;
   fanout_options.max_workers_per_target = options.concurrency;
   fanout_options.set_headers = options.set_headers;
-  auto engine =
+  auto replayer =
       std::make_unique<Engine>(std::move(writer), options, fanout_options, selection.events.size());
-  Fanout& fanout = engine->fanout;
-  Reporter& reporter = engine->reporter;
+  engine::Fanout& fanout = replayer->fanout;
+  Reporter& reporter = replayer->reporter;
 
   core::SystemClock clock;
   std::optional<core::RateLimiter> limiter;
@@ -594,7 +594,7 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
   if (unfinished > 0) {
     // Workers are still inside send() (up to --timeout): keep what they use alive
     // rather than wait for them; the process exits right after this.
-    g_abandoned = engine.release();
+    g_abandoned = replayer.release();
   }
   if (!found) {
     return found.error();

@@ -1,6 +1,5 @@
 #include "commands/tunnel.hpp"
 
-#include "commands/signal_stopper.hpp"
 #include "core/event_log.hpp"
 #include "core/event_view.hpp"
 #include "core/forward_plan.hpp"
@@ -8,6 +7,7 @@
 #include "core/json_bounded.hpp"
 #include "core/retry.hpp"
 #include "core/signature.hpp"
+#include "engine/signal_stopper.hpp"
 #include "net/forward_client.hpp"
 #include "net/sse_client.hpp"
 #include "util/line_output.hpp"
@@ -166,7 +166,7 @@ struct Tunnel::Replies
   std::vector<std::uint64_t> finished;
 };
 
-Tunnel::Tunnel(TunnelConfig config, core::EventStream& stream, CapturePipeline& pipeline,
+Tunnel::Tunnel(TunnelConfig config, core::EventStream& stream, engine::CapturePipeline& pipeline,
                TunnelHooks hooks)
     : m_config(std::move(config)), m_stream(stream), m_pipeline(pipeline),
       m_hooks(std::move(hooks)), m_source("tunnel:" + m_config.channel.display),
@@ -398,7 +398,7 @@ Tunnel::handle_request(core::RelayedRequest&& relayed, const std::string& id)
   }
   std::string reply_url;
   if (m_config.respond_back && !relayed.reply.empty()) {
-    auto resolved = resolve_reply_url(m_config.channel.base, relayed.reply);
+    auto resolved = engine::resolve_reply_url(m_config.channel.base, relayed.reply);
     if (resolved) {
       reply_url = std::move(*resolved);
     } else {
@@ -407,14 +407,15 @@ Tunnel::handle_request(core::RelayedRequest&& relayed, const std::string& id)
     }
   }
 
-  CaptureOrigin origin;
+  engine::CaptureOrigin origin;
   origin.source = m_source;
   origin.remote = relayed.remote;
   origin.relay_id = id;
   origin.context = core::ForwardContext{core::remote_ip_of(relayed.remote), m_config.channel.scheme,
                                         m_config.preserve_host};
   origin.verify_time_us = relayed.time_us;
-  CapturedRequest captured = m_pipeline.capture(to_http_request(std::move(relayed)), origin);
+  engine::CapturedRequest captured =
+      m_pipeline.capture(to_http_request(std::move(relayed)), origin);
   if (!captured.logged) {
     // Not marked handled: the relay sends it again after the reconnect.
     m_abort_reason = "cannot write the event log";
@@ -429,12 +430,13 @@ Tunnel::handle_request(core::RelayedRequest&& relayed, const std::string& id)
   const std::string event_id = captured.event_id;
   if (captured.answer || m_pipeline.options().ordered) {
     // Dispatched here, in stream order; only the answer is awaited elsewhere.
-    auto pending = std::make_shared<PendingResponse>(m_pipeline.forward(std::move(captured)));
+    auto pending =
+        std::make_shared<engine::PendingResponse>(m_pipeline.forward(std::move(captured)));
     m_replies->run(
         [this, pending, reply_url, event_id] { send_reply(reply_url, event_id, pending->get()); });
   } else {
     // Unordered, the primary's first attempt runs on the thread that forwards.
-    auto shared = std::make_shared<CapturedRequest>(std::move(captured));
+    auto shared = std::make_shared<engine::CapturedRequest>(std::move(captured));
     m_replies->run([this, shared, reply_url, event_id] {
       send_reply(reply_url, event_id, m_pipeline.forward(std::move(*shared)).get());
     });
@@ -443,7 +445,8 @@ Tunnel::handle_request(core::RelayedRequest&& relayed, const std::string& id)
 }
 
 void
-Tunnel::send_reply(const std::string& url, const std::string& event_id, SenderResponse answer)
+Tunnel::send_reply(const std::string& url, const std::string& event_id,
+                   engine::SenderResponse answer)
 {
   core::RelayReply reply;
   reply.status = answer.status;
@@ -476,7 +479,7 @@ run_tunnel(const TunnelOptions& options)
   // Before any other thread exists, so that they all inherit the blocked signals; the
   // stopper (and its thread) goes before the request it calls.
   StopRequest stop_request;
-  SignalStopper stopper([&stop_request] { stop_request.request(); });
+  engine::SignalStopper stopper([&stop_request] { stop_request.request(); });
 
   net::SseClientOptions stream_options;
   stream_options.insecure = options.insecure;
@@ -511,7 +514,7 @@ run_tunnel(const TunnelOptions& options)
       }
     }
   }
-  auto channel = parse_channel_url(channel_text);
+  auto channel = engine::parse_channel_url(channel_text);
   if (!channel) {
     if (options.channel_url.empty()) {
       return error(fmt::format("{} gave a channel URL rag cannot use: {}", options.relay_url,
@@ -520,22 +523,22 @@ run_tunnel(const TunnelOptions& options)
     return channel.error();
   }
   const std::string source = "tunnel:" + channel->display;
-  RAG_TRY_ASSIGN(const std::string resume_id, find_resume_id(writer.path(), source));
+  RAG_TRY_ASSIGN(const std::string resume_id, engine::find_resume_id(writer.path(), source));
 
   core::SystemClock clock;
   core::RandomIdSource ids;
   net::ForwardClientOptions client_options;
   client_options.insecure = options.insecure;
   net::ForwardClient client(client_options);
-  PipelineOptions pipeline_options = options.pipeline;
+  engine::PipelineOptions pipeline_options = options.pipeline;
   pipeline_options.color = util::color_enabled(stdout);
   // Event and delivery lines: one write() each on a terminal, batched into one write()
   // per delay when stdout is a file or a pipe. Its thread starts after the stopper's
   // (so it inherits the blocked signals), and it outlives the pipeline, the tunnel and
   // their threads that print through it.
   util::LineOutput out(STDOUT_FILENO);
-  CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids,
-                           [&out](const std::string& line) { out.write(line); });
+  engine::CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids,
+                                   [&out](const std::string& line) { out.write(line); });
 
   if (options.channel_url.empty()) {
     util::write_line(stderr,

@@ -4,13 +4,13 @@
 // relay, smee.io or gosmee), captures every webhook into the local log and forwards it
 // with the same pipeline as `rag listen`, resuming after the last event it holds.
 
-#include "commands/capture_pipeline.hpp"
-#include "commands/channel_url.hpp"
-#include "commands/handled_ids.hpp"
 #include "core/event_stream.hpp"
 #include "core/http_request.hpp"
 #include "core/relay_message.hpp"
 #include "core/sse.hpp"
+#include "engine/capture_pipeline.hpp"
+#include "engine/channel_url.hpp"
+#include "engine/handled_ids.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
@@ -32,7 +32,7 @@ core::HttpRequest to_http_request(core::RelayedRequest&& relayed);
 // What a Tunnel needs besides its relay and pipeline.
 struct TunnelConfig
 {
-  ChannelUrl channel;
+  engine::ChannelUrl channel;
   std::string token;         // for subscribing and replies; may be empty
   std::string resume_id;     // newest relay id the log holds for the channel; may be empty
   bool respond_back = false; // post the local answer to each message's reply path
@@ -59,7 +59,7 @@ struct TunnelHooks
 class Tunnel
 {
 public:
-  Tunnel(TunnelConfig config, core::EventStream& stream, CapturePipeline& pipeline,
+  Tunnel(TunnelConfig config, core::EventStream& stream, engine::CapturePipeline& pipeline,
          TunnelHooks hooks = {});
   ~Tunnel();
   Tunnel(const Tunnel&) = delete;
@@ -87,13 +87,14 @@ private:
   bool on_bytes(std::string_view bytes);
   Outcome on_message(const core::SseEvent& event);
   bool handle_request(core::RelayedRequest&& relayed, const std::string& id);
-  void send_reply(const std::string& url, const std::string& event_id, SenderResponse answer);
+  void send_reply(const std::string& url, const std::string& event_id,
+                  engine::SenderResponse answer);
   bool wait(std::chrono::milliseconds delay);
   void status(const std::string& line);
 
   TunnelConfig m_config;
   core::EventStream& m_stream;
-  CapturePipeline& m_pipeline;
+  engine::CapturePipeline& m_pipeline;
   TunnelHooks m_hooks;
   std::string m_source;
 
@@ -101,7 +102,7 @@ private:
   std::unique_ptr<core::SseParser> m_parser;
   std::string m_resume_id; // sent as Last-Event-ID on the next connection
   std::string m_prev_id;   // the id of the previous event on this connection
-  HandledIds m_handled;
+  engine::HandledIds m_handled;
   std::string m_abort_reason; // why the reader dropped the connection
   std::uint64_t m_connection_messages = 0;
   std::uint64_t m_received = 0;
@@ -117,11 +118,11 @@ private:
 struct TunnelOptions
 {
   std::string log_path;    // resolved (never empty)
-  std::string channel_url; // checked with parse_channel_url; empty: ask `relay_url`
+  std::string channel_url; // checked with engine::parse_channel_url; empty: ask `relay_url`
   std::string relay_url = "https://smee.io";
   std::string token;
-  PipelineOptions pipeline; // routing, verification and delivery settings
-  bool insecure = false;    // accept self-signed certificates of targets and relay
+  engine::PipelineOptions pipeline; // routing, verification and delivery settings
+  bool insecure = false;            // accept self-signed certificates of targets and relay
   bool respond_back = false;
   std::chrono::milliseconds read_timeout{90'000}; // a silent stream is reconnected after this
 };

@@ -1,6 +1,6 @@
-#include "commands/fanout.hpp"
 #include "commands/replay.hpp"
 #include "core/record_json.hpp"
+#include "engine/fanout.hpp"
 
 #include "support/log_fixture.hpp"
 
@@ -68,10 +68,10 @@ private:
   bool m_release = false;
 };
 
-std::shared_ptr<const commands::Payload>
+std::shared_ptr<const engine::Payload>
 payload(const std::string& id, const std::string& target)
 {
-  auto p = std::make_shared<commands::Payload>();
+  auto p = std::make_shared<engine::Payload>();
   p->event_id = id;
   p->method = "POST";
   p->target = target;
@@ -125,8 +125,8 @@ TEST_CASE("replay: plan_delivery keeps a fixed request target and applies --set-
   const auto exact = commands::parse_exact_url("http://127.0.0.1:4000/hooks?y=2");
   REQUIRE(exact.ok());
   const core::Destination dest{exact->origin, {}};
-  const commands::PlannedDelivery planned =
-      commands::plan_delivery(*p, dest, exact->request_target, {{"x-sig", "s2"}, {"X-New", "n"}});
+  const engine::PlannedDelivery planned =
+      engine::plan_delivery(*p, dest, exact->request_target, {{"x-sig", "s2"}, {"X-New", "n"}});
   REQUIRE(planned.request.ok());
   CHECK(planned.request->target == "/hooks?y=2"); // not mapped from /orig/path?x=1
   CHECK(planned.url == "http://127.0.0.1:4000/hooks?y=2");
@@ -140,7 +140,7 @@ TEST_CASE("replay: plan_delivery keeps a fixed request target and applies --set-
   CHECK(planned.request->headers == expected);
 
   // Without a fixed target the destination's path rules apply, as for --forward-to.
-  const auto mapped = commands::plan_delivery(*p, destination("http://h:1/in"), {}, {});
+  const auto mapped = engine::plan_delivery(*p, destination("http://h:1/in"), {}, {});
   REQUIRE(mapped.request.ok());
   CHECK(mapped.request->target == "/in?x=1");
   CHECK(mapped.url == "http://h:1/in?x=1");
@@ -154,11 +154,11 @@ TEST_CASE("replay: dispatch_one sends the exact target and marks the record as a
   test::StepClock clock;
   core::RandomIdSource ids;
   RecordingClient client;
-  commands::FanoutOptions options;
+  engine::FanoutOptions options;
   options.replay = true;
   options.set_headers = {{"X-Sig", "fresh"}};
   {
-    commands::Fanout fanout(options, client, *writer, clock, ids, {});
+    engine::Fanout fanout(options, client, *writer, clock, ids, {});
     const auto exact = commands::parse_exact_url("http://a:1/gh/push?a=1");
     REQUIRE(exact.ok());
     fanout.dispatch_one(payload("evt_E", "/push"), core::Destination{exact->origin, {}},
@@ -191,7 +191,7 @@ TEST_CASE("replay: wait_for_capacity bounds what is queued or running")
   test::StepClock clock;
   core::RandomIdSource ids;
   RecordingClient client;
-  commands::Fanout fanout({}, client, *writer, clock, ids, {});
+  engine::Fanout fanout({}, client, *writer, clock, ids, {});
   CHECK(fanout.wait_for_capacity(2, 0ms)); // nothing pending
   fanout.dispatch_one(payload("evt_1", "/1"), destination("http://held:1"));
   CHECK(fanout.wait_for_capacity(2, 0ms)); // one pending, room for a second

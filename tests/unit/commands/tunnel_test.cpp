@@ -129,12 +129,12 @@ struct Rig
   std::vector<std::chrono::milliseconds> sleeps;
   std::mutex mutex;
   commands::TunnelConfig config;
-  commands::PipelineOptions pipeline_options;
+  engine::PipelineOptions pipeline_options;
   double random = 0.5;
 
   Rig()
   {
-    auto channel = commands::parse_channel_url(k_channel);
+    auto channel = engine::parse_channel_url(k_channel);
     REQUIRE(channel.ok());
     config.channel = *channel;
     auto target = core::parse_target("http://127.0.0.1:3000");
@@ -152,11 +152,11 @@ struct Rig
   // Run a tunnel over the scripted stream until the script ends.
   Result<int> run(commands::Tunnel** out = nullptr)
   {
-    commands::CapturePipeline pipeline(pipeline_options, client, writer, clock, ids,
-                                       [this](const std::string& line) {
-                                         std::lock_guard lock(mutex);
-                                         lines.push_back(line);
-                                       });
+    engine::CapturePipeline pipeline(pipeline_options, client, writer, clock, ids,
+                                     [this](const std::string& line) {
+                                       std::lock_guard lock(mutex);
+                                       lines.push_back(line);
+                                     });
     commands::TunnelHooks hooks;
     hooks.sleep = [this](std::chrono::milliseconds delay) {
       sleeps.push_back(delay);

@@ -1,4 +1,4 @@
-#include "commands/signal_stopper.hpp"
+#include "engine/signal_stopper.hpp"
 
 #include <pthread.h>
 
@@ -7,7 +7,7 @@
 #include <ctime>
 #include <utility>
 
-namespace rag::commands {
+namespace rag::engine {
 
 namespace {
 
@@ -46,4 +46,4 @@ SignalStopper::~SignalStopper()
   m_thread.join();
 }
 
-} // namespace rag::commands
+} // namespace rag::engine

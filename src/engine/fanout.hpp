@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-namespace rag::commands {
+namespace rag::engine {
 
 struct FanoutOptions
 {
@@ -191,4 +191,4 @@ private:
   std::thread m_flusher; // started last, joined first
 };
 
-} // namespace rag::commands
+} // namespace rag::engine

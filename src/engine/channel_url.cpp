@@ -1,4 +1,4 @@
-#include "commands/channel_url.hpp"
+#include "engine/channel_url.hpp"
 
 #include "core/event_view.hpp"
 #include "core/forward_plan.hpp"
@@ -7,7 +7,7 @@
 
 #include <utility>
 
-namespace rag::commands {
+namespace rag::engine {
 
 namespace {
 
@@ -114,4 +114,4 @@ resolve_reply_url(std::string_view base, std::string_view reply)
   return std::string(base) + std::string(reply);
 }
 
-} // namespace rag::commands
+} // namespace rag::engine

@@ -1,6 +1,6 @@
-#include "commands/handled_ids.hpp"
 #include "core/event_log.hpp"
 #include "core/record_json.hpp"
+#include "engine/handled_ids.hpp"
 
 #include "support/log_fixture.hpp"
 
@@ -25,15 +25,15 @@ rag_id(int n)
 
 TEST_CASE("handled ids: rag ids by order, others by a bounded set")
 {
-  CHECK(commands::is_rag_id(rag_id(1)));
-  CHECK_FALSE(commands::is_rag_id("evt_01kaf2j9z1000000000000000"));         // lower case
-  CHECK_FALSE(commands::is_rag_id(rag_id(1) + "0"));                         // too long
-  CHECK_FALSE(commands::is_rag_id(rag_id(1).substr(0, 29)));                 // too short
-  CHECK_FALSE(commands::is_rag_id("evt_01KAF2J9ZU" + std::string(16, '0'))); // U: not Crockford
-  CHECK_FALSE(commands::is_rag_id("dlv_01KAF2J9Z1000000000000000"));
-  CHECK_FALSE(commands::is_rag_id("42"));
+  CHECK(engine::is_rag_id(rag_id(1)));
+  CHECK_FALSE(engine::is_rag_id("evt_01kaf2j9z1000000000000000"));         // lower case
+  CHECK_FALSE(engine::is_rag_id(rag_id(1) + "0"));                         // too long
+  CHECK_FALSE(engine::is_rag_id(rag_id(1).substr(0, 29)));                 // too short
+  CHECK_FALSE(engine::is_rag_id("evt_01KAF2J9ZU" + std::string(16, '0'))); // U: not Crockford
+  CHECK_FALSE(engine::is_rag_id("dlv_01KAF2J9Z1000000000000000"));
+  CHECK_FALSE(engine::is_rag_id("42"));
 
-  commands::HandledIds handled;
+  engine::HandledIds handled;
   CHECK_FALSE(handled.contains(rag_id(1)));
   handled.add(rag_id(5));
   CHECK(handled.contains(rag_id(1)));
@@ -55,7 +55,7 @@ TEST_CASE("handled ids: rag ids by order, others by a bounded set")
 TEST_CASE("handled ids: resume after the newest relay id the log holds for this channel")
 {
   test::TempLog log;
-  CHECK(*commands::find_resume_id(log.path, "tunnel:x") == ""); // no log yet
+  CHECK(*engine::find_resume_id(log.path, "tunnel:x") == ""); // no log yet
   {
     auto writer = core::EventLogWriter::open(log.path);
     REQUIRE(writer.ok());
@@ -77,7 +77,7 @@ TEST_CASE("handled ids: resume after the newest relay id the log holds for this 
     append("tunnel:" + k_channel, "", 5); // no relay id: not a resume point
     append("tunnel:" + k_channel + "-2", "r6", 6);
   }
-  CHECK(*commands::find_resume_id(log.path, "tunnel:" + k_channel) == "r3");
-  CHECK(*commands::find_resume_id(log.path, "tunnel:https://smee.io/other") == "r2");
-  CHECK(*commands::find_resume_id(log.path, "tunnel:https://smee.io/none") == "");
+  CHECK(*engine::find_resume_id(log.path, "tunnel:" + k_channel) == "r3");
+  CHECK(*engine::find_resume_id(log.path, "tunnel:https://smee.io/other") == "r2");
+  CHECK(*engine::find_resume_id(log.path, "tunnel:https://smee.io/none") == "");
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace rag::commands {
+namespace rag::engine {
 
 // A relay channel's URL and the relay it belongs to.
 struct ChannelUrl
@@ -33,4 +33,4 @@ Result<std::string> parse_relay_url(std::string_view text);
 // never make the tunnel send to another host.
 Result<std::string> resolve_reply_url(std::string_view base, std::string_view reply);
 
-} // namespace rag::commands
+} // namespace rag::engine

@@ -1,5 +1,5 @@
-#include "commands/fanout.hpp"
 #include "core/record_json.hpp"
+#include "engine/fanout.hpp"
 
 #include "support/log_fixture.hpp"
 
@@ -71,10 +71,10 @@ destination(const std::string& text)
   return core::Destination{*target, {}};
 }
 
-std::shared_ptr<const commands::Payload>
+std::shared_ptr<const engine::Payload>
 payload(const std::string& id, const std::string& path)
 {
-  auto p = std::make_shared<commands::Payload>();
+  auto p = std::make_shared<engine::Payload>();
   p->event_id = id;
   p->method = "POST";
   p->target = path;
@@ -97,12 +97,12 @@ TEST_CASE("fanout: every target gets the event; the primary's answer comes back"
   client.script["http://a:1"] = {201};
   std::atomic<int> printed{0};
   {
-    commands::Fanout fanout({}, client, *writer, clock, ids,
-                            [&](const core::Delivery&) { ++printed; });
+    engine::Fanout fanout({}, client, *writer, clock, ids,
+                          [&](const core::Delivery&) { ++printed; });
     auto primary = fanout.dispatch(payload("evt_A", "/x?q=1"),
                                    {destination("http://a:1"), destination("http://b:2/in")}, true);
     REQUIRE(primary.valid());
-    commands::PrimaryOutcome outcome = primary.get();
+    engine::PrimaryOutcome outcome = primary.get();
     REQUIRE(outcome.response.has_value());
     CHECK(outcome.response->status == 201);
     CHECK(outcome.record.target == "http://a:1/x?q=1");
@@ -128,7 +128,7 @@ TEST_CASE("fanout: a held target delays neither the primary nor other events")
   test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
-  commands::Fanout fanout({}, client, *writer, clock, ids, {});
+  engine::Fanout fanout({}, client, *writer, clock, ids, {});
   for (int i = 0; i < 5; ++i) {
     auto primary = fanout.dispatch(payload("evt_" + std::to_string(i), "/h"),
                                    {destination("http://a:1"), destination("http://held:9")}, true);
@@ -149,10 +149,10 @@ TEST_CASE("fanout: delivery records are queued, then written with the next appen
   test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
-  commands::Fanout fanout({}, client, *writer, clock, ids, {});
+  engine::Fanout fanout({}, client, *writer, clock, ids, {});
   {
     auto primary = fanout.dispatch(payload("evt_Q", "/q"), {destination("http://a:1")}, true);
-    commands::PrimaryOutcome outcome = primary.get();
+    engine::PrimaryOutcome outcome = primary.get();
     outcome.finish.run();
   }
   SUBCASE("the next append carries it")
@@ -171,7 +171,7 @@ TEST_CASE("fanout: delivery records are queued, then written with the next appen
   {
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (log.deliveries().empty() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(commands::Fanout::k_record_delay);
+      std::this_thread::sleep_for(engine::Fanout::k_record_delay);
     }
     CHECK(log.deliveries().size() == 1);
     CHECK_FALSE(writer->has_queued());
@@ -189,10 +189,10 @@ TEST_CASE("fanout: retries on refusal and 5xx with backoff, each attempt recorde
   client.script["http://a:1"] = {0, 503, 200};
   client.script["http://c:3"] = {404};
   std::vector<std::chrono::milliseconds> waits;
-  commands::FanoutOptions options;
+  engine::FanoutOptions options;
   options.retries = 5;
   options.sleep = [&](std::chrono::milliseconds delay) { waits.push_back(delay); };
-  commands::Fanout fanout(options, client, *writer, clock, ids, {});
+  engine::Fanout fanout(options, client, *writer, clock, ids, {});
   auto primary = fanout.dispatch(payload("evt_R", "/r"), {destination("http://a:1")}, true);
   auto outcome = primary.get();
   CHECK_FALSE(outcome.response.has_value()); // the sender hears about the first attempt
@@ -232,9 +232,9 @@ TEST_CASE("fanout: --ordered delivers to a target in dispatch order, one at a ti
   test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
-  commands::FanoutOptions options;
+  engine::FanoutOptions options;
   options.ordered = true;
-  commands::Fanout fanout(options, client, *writer, clock, ids, {});
+  engine::Fanout fanout(options, client, *writer, clock, ids, {});
   for (int i = 0; i < 200; ++i) {
     fanout.dispatch(payload("evt_" + std::to_string(i), "/" + std::to_string(i)),
                     {destination("http://a:1")}, false);
@@ -255,7 +255,7 @@ TEST_CASE("fanout: a target that falls behind gets no more queued; those are rec
   test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
-  commands::FanoutOptions options;
+  engine::FanoutOptions options;
   options.max_workers_per_target = 1;
   SUBCASE("by count")
   {
@@ -266,7 +266,7 @@ TEST_CASE("fanout: a target that falls behind gets no more queued; those are rec
     options.max_queued_bytes_per_target = 7;
   }
   std::atomic<int> refused_shown{0};
-  commands::Fanout fanout(options, client, *writer, clock, ids, [&](const core::Delivery& d) {
+  engine::Fanout fanout(options, client, *writer, clock, ids, [&](const core::Delivery& d) {
     refused_shown += d.error.starts_with("not sent: ") ? 1 : 0;
   });
   for (int i = 0; i < 10; ++i) {

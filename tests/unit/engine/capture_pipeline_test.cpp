@@ -1,5 +1,5 @@
-#include "commands/capture_pipeline.hpp"
 #include "core/record_json.hpp"
+#include "engine/capture_pipeline.hpp"
 
 #include "support/log_fixture.hpp"
 
@@ -56,13 +56,13 @@ struct Rig
     return std::move(writer).value();
   }
 
-  commands::CapturePipeline make(commands::PipelineOptions options)
+  engine::CapturePipeline make(engine::PipelineOptions options)
   {
-    return commands::CapturePipeline(std::move(options), client, writer, clock, ids,
-                                     [this](const std::string& line) {
-                                       std::lock_guard lock(mutex);
-                                       lines.push_back(line);
-                                     });
+    return engine::CapturePipeline(std::move(options), client, writer, clock, ids,
+                                   [this](const std::string& line) {
+                                     std::lock_guard lock(mutex);
+                                     lines.push_back(line);
+                                   });
   }
 
   std::vector<core::Event> events() const
@@ -92,10 +92,10 @@ request(const std::string& target = "/hook?x=1")
   return r;
 }
 
-commands::CaptureOrigin
+engine::CaptureOrigin
 origin()
 {
-  commands::CaptureOrigin o;
+  engine::CaptureOrigin o;
   o.source = "tunnel:https://relay.test/c";
   o.remote = "198.51.100.4:999";
   o.relay_id = "r-1";
@@ -114,10 +114,10 @@ header(const core::Headers& headers, const std::string& name)
   return "<missing>";
 }
 
-commands::PipelineOptions
+engine::PipelineOptions
 forwarding_to(const std::string& url)
 {
-  commands::PipelineOptions options;
+  engine::PipelineOptions options;
   auto target = core::parse_target(url);
   REQUIRE(target.ok());
   options.routing.forward_to.push_back(*target);
@@ -130,7 +130,7 @@ TEST_CASE("capture pipeline: no target: logged with its origin, answered by rag"
 {
   Rig rig;
   auto pipeline = rig.make({});
-  const commands::SenderResponse answer = pipeline.handle(request(), origin());
+  const engine::SenderResponse answer = pipeline.handle(request(), origin());
   CHECK(answer.status == 200);
   const auto events = rig.events();
   REQUIRE(events.size() == 1);
@@ -150,7 +150,7 @@ TEST_CASE("capture pipeline: the primary's answer goes back without hop-by-hop h
 {
   Rig rig;
   auto pipeline = rig.make(forwarding_to("http://up:3000"));
-  commands::SenderResponse answer = pipeline.handle(request(), origin());
+  engine::SenderResponse answer = pipeline.handle(request(), origin());
   CHECK(answer.status == 201);
   CHECK(answer.body == "made");
   CHECK(answer.headers == core::Headers{{"Content-Type", "text/plain"}});
@@ -174,7 +174,7 @@ TEST_CASE("capture pipeline: a dead primary gives 502; --respond STATUS answers 
   {
     Rig rig;
     auto pipeline = rig.make(forwarding_to("http://down:3000"));
-    const commands::SenderResponse answer = pipeline.handle(request(), origin());
+    const engine::SenderResponse answer = pipeline.handle(request(), origin());
     CHECK(answer.status == 502);
     CHECK(answer.body.find("connection refused") != std::string::npos);
   }
@@ -184,7 +184,7 @@ TEST_CASE("capture pipeline: a dead primary gives 502; --respond STATUS answers 
     auto options = forwarding_to("http://up:3000");
     options.respond = core::RespondPolicy{false, 202};
     auto pipeline = rig.make(options);
-    const commands::SenderResponse answer = pipeline.handle(request(), origin());
+    const engine::SenderResponse answer = pipeline.handle(request(), origin());
     CHECK(answer.status == 202);
     CHECK(pipeline.drain(5s) == 0);
     CHECK(rig.client.sent.size() == 1);
@@ -200,11 +200,11 @@ TEST_CASE("capture pipeline: --reject-invalid answers 401 and forwards nothing")
   options.verify = {*spec};
   options.reject_invalid = true;
   auto pipeline = rig.make(options);
-  commands::CapturedRequest captured = pipeline.capture(request(), origin());
+  engine::CapturedRequest captured = pipeline.capture(request(), origin());
   CHECK(captured.logged);
   REQUIRE(captured.answer.has_value());
   CHECK(captured.answer->status == 401);
-  const commands::SenderResponse answer = pipeline.forward(std::move(captured)).get();
+  const engine::SenderResponse answer = pipeline.forward(std::move(captured)).get();
   CHECK(answer.status == 401);
   CHECK(pipeline.drain(5s) == 0);
   CHECK(rig.client.sent.empty());
@@ -216,12 +216,12 @@ TEST_CASE("capture pipeline: --reject-invalid answers 401 and forwards nothing")
 TEST_CASE("capture pipeline: a primary called before the log failed: 500, no other target")
 {
   Rig rig;
-  commands::PipelineOptions options = forwarding_to("http://up:3000");
+  engine::PipelineOptions options = forwarding_to("http://up:3000");
   options.routing.forward_to.push_back(*core::parse_target("http://up:4000"));
   auto pipeline = rig.make(std::move(options));
   std::filesystem::remove(rig.log.path);
   std::filesystem::create_directory(rig.log.path);
-  commands::SenderResponse answer = pipeline.handle(request(), origin());
+  engine::SenderResponse answer = pipeline.handle(request(), origin());
   CHECK(answer.status == 500);
   answer.after_answer.run();
   CHECK(pipeline.drain(5s) == 0);
@@ -235,7 +235,7 @@ TEST_CASE("capture pipeline: an event the log cannot take is answered 500")
   auto pipeline = rig.make(forwarding_to("http://up:3000"));
   std::filesystem::remove(rig.log.path);
   std::filesystem::create_directory(rig.log.path);
-  commands::CapturedRequest captured = pipeline.capture(request(), origin());
+  engine::CapturedRequest captured = pipeline.capture(request(), origin());
   CHECK_FALSE(captured.logged);
   CHECK(captured.event_id.empty());
   REQUIRE(captured.answer.has_value());

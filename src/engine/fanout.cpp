@@ -1,4 +1,4 @@
-#include "commands/fanout.hpp"
+#include "engine/fanout.hpp"
 
 #include "core/header_override.hpp"
 #include "core/record_json.hpp"
@@ -11,7 +11,7 @@
 #include <deque>
 #include <random>
 
-namespace rag::commands {
+namespace rag::engine {
 
 struct Fanout::TargetQueue
 {
@@ -421,4 +421,4 @@ Fanout::deliver(const Job& job)
     delay = retry_delay(made.record);
   }
 }
-} // namespace rag::commands
+} // namespace rag::engine

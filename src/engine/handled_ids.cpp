@@ -1,4 +1,4 @@
-#include "commands/handled_ids.hpp"
+#include "engine/handled_ids.hpp"
 
 #include "core/event_log.hpp"
 #include "core/record_json.hpp"
@@ -8,7 +8,7 @@
 
 #include <variant>
 
-namespace rag::commands {
+namespace rag::engine {
 
 namespace {
 
@@ -89,4 +89,4 @@ HandledIds::add(const std::string& id)
   }
 }
 
-} // namespace rag::commands
+} // namespace rag::engine

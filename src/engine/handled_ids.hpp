@@ -11,7 +11,7 @@
 #include <string_view>
 #include <unordered_set>
 
-namespace rag::commands {
+namespace rag::engine {
 
 // Return the relay id of the newest event from `source` in the log at `log_path` that
 // has one (reading from the end of the log), or "" when there is none.
@@ -39,4 +39,4 @@ private:
   std::unordered_set<std::string> m_recent_set;
 };
 
-} // namespace rag::commands
+} // namespace rag::engine

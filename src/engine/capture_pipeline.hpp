@@ -5,7 +5,6 @@
 // terminal, and is fanned out to its destinations; the sender's answer comes from
 // the primary target, rag itself, or a rejection.
 
-#include "commands/fanout.hpp"
 #include "core/clock.hpp"
 #include "core/event_log.hpp"
 #include "core/forward_plan.hpp"
@@ -15,6 +14,7 @@
 #include "core/record.hpp"
 #include "core/routing.hpp"
 #include "core/signature.hpp"
+#include "engine/fanout.hpp"
 #include "util/deferred_task.hpp"
 
 #include <atomic>
@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-namespace rag::commands {
+namespace rag::engine {
 
 // What decides where captured requests go and how they are checked and shown.
 struct PipelineOptions
@@ -175,4 +175,4 @@ private:
 // size, short id and the signature verdict when there is one.
 std::string event_line(const core::Event& event, bool color);
 
-} // namespace rag::commands
+} // namespace rag::engine

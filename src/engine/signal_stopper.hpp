@@ -5,7 +5,7 @@
 #include <functional>
 #include <thread>
 
-namespace rag::commands {
+namespace rag::engine {
 
 // Turns SIGINT/SIGTERM into a clean stop: blocks both in the constructing thread (so
 // construct it before starting any other thread, which then inherit the mask) and
@@ -30,4 +30,4 @@ private:
   std::thread m_thread;
 };
 
-} // namespace rag::commands
+} // namespace rag::engine

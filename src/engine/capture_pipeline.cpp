@@ -1,4 +1,4 @@
-#include "commands/capture_pipeline.hpp"
+#include "engine/capture_pipeline.hpp"
 
 #include "core/event_view.hpp"
 #include "core/record_json.hpp"
@@ -10,7 +10,7 @@
 #include <ctime>
 #include <utility>
 
-namespace rag::commands {
+namespace rag::engine {
 
 namespace {
 
@@ -305,4 +305,4 @@ CapturePipeline::drain(std::chrono::milliseconds limit)
   return m_fanout->drain(limit);
 }
 
-} // namespace rag::commands
+} // namespace rag::engine
