@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <functional>
@@ -26,6 +27,10 @@ Runner add_import(CLI::App& app);
 Runner add_trigger(CLI::App& app);
 Runner add_log(CLI::App& app);
 Runner add_completions(CLI::App& app);
+
+// Return the console of this process (standard output and error), which every command
+// writes through.
+engine::Console& terminal_console();
 
 // Add `--log FILE` (env RAG_LOG) to `sub`, storing into `path`.
 void add_log_option(CLI::App& sub, std::string& path);

@@ -41,7 +41,7 @@ add_import(CLI::App& app)
 
   return [options, log]() -> Result<int> {
     options->log_path = resolve_log_path(*log);
-    return commands::run_import(*options);
+    return commands::run_import(*options, terminal_console());
   };
 }
 

@@ -89,7 +89,7 @@ add_listen(CLI::App& app)
 
   return [args]() -> Result<int> {
     RAG_TRY_ASSIGN(const commands::ListenOptions options, make_options(*args));
-    return commands::run_listen(options);
+    return commands::run_listen(options, terminal_console());
   };
 }
 

@@ -200,7 +200,7 @@ add_log(CLI::App& app)
     } else {
       run.log_path = resolve_log_path(chosen->log);
     }
-    return commands::run_log(run);
+    return commands::run_log(run, terminal_console());
   };
 }
 

@@ -33,11 +33,7 @@ Run `rag COMMAND --help` for a command's options and examples.)";
 void
 print_error(const Error& err)
 {
-  if (err.hint.empty()) {
-    fmt::print(stderr, "rag: error: {}\n", err.message);
-  } else {
-    fmt::print(stderr, "rag: error: {} ({})\n", err.message, err.hint);
-  }
+  terminal_console().error(err);
 }
 
 std::vector<std::string>
@@ -119,6 +115,14 @@ explain_parse_error(const CLI::ParseError& e, const CLI::App& app, int argc, cha
 }
 
 } // namespace
+
+engine::Console&
+terminal_console()
+{
+  // Colour is decided once, at the first use, from the terminal and NO_COLOR.
+  static engine::TerminalConsole console;
+  return console;
+}
 
 void
 add_log_option(CLI::App& sub, std::string& path)

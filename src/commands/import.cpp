@@ -48,21 +48,21 @@ private:
 class Tally
 {
 public:
-  explicit Tally(std::string file) : m_file(std::move(file)) {}
+  Tally(std::string file, engine::Console& console) : m_file(std::move(file)), m_console(console) {}
 
   void skip(const std::string& reason)
   {
     ++m_skipped;
     if (m_skipped <= k_max_warnings) {
-      fmt::print(stderr, "rag: warning: {}: {}; skipped\n", m_file, reason);
+      m_console.warning(fmt::format("{}: {}; skipped", m_file, reason));
     }
   }
 
   void finish_warnings() const
   {
     if (m_skipped > k_max_warnings) {
-      fmt::print(stderr, "rag: warning: {}: {} more skipped, {} in all (not shown)\n", m_file,
-                 m_skipped - k_max_warnings, m_skipped);
+      m_console.warning(fmt::format("{}: {} more skipped, {} in all (not shown)", m_file,
+                                    m_skipped - k_max_warnings, m_skipped));
     }
   }
 
@@ -72,6 +72,7 @@ public:
 
 private:
   std::string m_file;
+  engine::Console& m_console;
   std::size_t m_skipped = 0;
 };
 
@@ -79,14 +80,15 @@ private:
 class Appender
 {
 public:
-  Appender(core::EventLogWriter& writer, bool json) : m_writer(writer), m_json(json) {}
+  Appender(core::EventLogWriter& writer, bool json, engine::Console& console)
+      : m_writer(writer), m_json(json), m_console(console)
+  {}
 
   Result<void> append(const std::string& line)
   {
     RAG_TRY(m_writer.append(line));
     if (m_json) {
-      std::fwrite(line.data(), 1, line.size(), stdout);
-      std::fputc('\n', stdout);
+      m_console.out(line);
     }
     return {};
   }
@@ -94,6 +96,7 @@ public:
 private:
   core::EventLogWriter& m_writer;
   bool m_json;
+  engine::Console& m_console;
 };
 
 Result<std::string>
@@ -210,22 +213,21 @@ import_jsonl(std::string_view text, const std::string& source, Appender& out, Ta
 } // namespace
 
 Result<int>
-run_import(const ImportOptions& options)
+run_import(const ImportOptions& options, engine::Console& console)
 {
   RAG_TRY_ASSIGN(const std::string text, read_all(options.file));
   const std::string shown = options.file == "-" ? std::string("stdin") : options.file;
   const bool har = core::looks_like_har(text);
 
-  RAG_TRY_ASSIGN(core::EventLogWriter writer,
-                 core::EventLogWriter::open(options.log_path, [](const std::string& message) {
-                   fmt::print(stderr, "rag: warning: {}\n", message);
-                 }));
-  Appender out(writer, options.json);
-  Tally tally(shown);
+  RAG_TRY_ASSIGN(
+      core::EventLogWriter writer,
+      core::EventLogWriter::open(
+          options.log_path, [&console](const std::string& message) { console.warning(message); }));
+  Appender out(writer, options.json, console);
+  Tally tally(shown, console);
   const std::string source = source_name(options.file);
   Result<void> imported =
       har ? import_har(text, source, out, tally) : import_jsonl(text, source, out, tally);
-  std::fflush(stdout);
   tally.finish_warnings();
   if (!imported) {
     Error err = imported.error();
@@ -253,8 +255,8 @@ run_import(const ImportOptions& options)
                  har ? "see the warnings above"
                      : "give a HAR file or rag JSON Lines (from `rag export`)");
   }
-  fmt::print(stderr, "rag: imported {} from {} ({}{}) into {}\n", what, shown,
-             har ? "HAR" : "JSON Lines", skipped, options.log_path);
+  console.err(fmt::format("rag: imported {} from {} ({}{}) into {}", what, shown,
+                          har ? "HAR" : "JSON Lines", skipped, options.log_path));
   return 0;
 }
 

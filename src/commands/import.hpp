@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <string>
@@ -14,8 +15,9 @@ struct ImportOptions
 };
 
 // Append the events of a HAR or JSON Lines file (format told by its content) to
-// the log with new ids and source "import:FILE"; unreadable entries are skipped
-// with a warning each. Returns 0, or an Error when nothing could be imported.
-Result<int> run_import(const ImportOptions& options);
+// the log with new ids and source "import:FILE", writing to `console`; unreadable
+// entries are skipped with a warning (the first few, then a count). Returns 0, or an
+// Error when nothing was imported.
+Result<int> run_import(const ImportOptions& options, engine::Console& console);
 
 } // namespace rag::commands

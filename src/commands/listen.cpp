@@ -26,11 +26,9 @@ constexpr std::chrono::seconds k_drain_limit{10};
 } // namespace
 
 Result<int>
-run_listen(const ListenOptions& options)
+run_listen(const ListenOptions& options, engine::Console& console)
 {
-  auto warn = [](const std::string& message) {
-    util::write_line(stderr, fmt::format("rag: warning: {}", message));
-  };
+  auto warn = [&console](const std::string& message) { console.warning(message); };
   RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
 
   net::ServerOptions server_options;
@@ -61,7 +59,7 @@ run_listen(const ListenOptions& options)
   pipeline_options.verify = options.verify;
   pipeline_options.reject_invalid = options.reject_invalid;
   pipeline_options.json = options.json;
-  pipeline_options.color = util::color_enabled(stdout);
+  pipeline_options.color = console.out_color();
   // Event and delivery lines: one write() each on a terminal, batched into one write()
   // per delay when stdout is a file or a pipe. Its thread starts after the stopper's
   // (so it inherits the blocked signals), and it outlives the pipeline and the server
@@ -84,22 +82,22 @@ run_listen(const ListenOptions& options)
   };
 
   auto on_reject = [&](int status, const std::string& reason, const net::Peer& peer) {
-    util::write_line(stderr, fmt::format("rag: rejected a request from {} with {}: {}", peer.remote,
-                                         status, reason));
+    console.err(
+        fmt::format("rag: rejected a request from {} with {}: {}", peer.remote, status, reason));
   };
 
-  util::write_line(stderr, fmt::format("Ready! Capturing on {} (log: {}). Press Ctrl-C to stop.",
-                                       server->url(), writer.path()));
+  console.err(fmt::format("Ready! Capturing on {} (log: {}). Press Ctrl-C to stop.", server->url(),
+                          writer.path()));
   for (const auto& target : options.routing.forward_to) {
-    util::write_line(stderr, fmt::format("  forwarding every request to {}", target.url));
+    console.err(fmt::format("  forwarding every request to {}", target.url));
   }
   for (const auto& spec : options.verify) {
-    util::write_line(stderr, fmt::format("  verifying {} signatures{}", core::spec_label(spec),
-                                         options.reject_invalid ? " (rejecting invalid)" : ""));
+    console.err(fmt::format("  verifying {} signatures{}", core::spec_label(spec),
+                            options.reject_invalid ? " (rejecting invalid)" : ""));
   }
   for (const auto& rule : options.routing.routes) {
     for (const auto& target : rule.targets) {
-      util::write_line(stderr, fmt::format("  {} → {}", rule.name, target.url));
+      console.err(fmt::format("  {} → {}", rule.name, target.url));
     }
   }
   server->serve(handler, on_reject);
@@ -107,12 +105,11 @@ run_listen(const ListenOptions& options)
   // The lines of the deliveries that finished while draining are out before "Stopped.".
   out.flush();
   if (left > 0) {
-    util::write_line(stderr, fmt::format("rag: warning: {} deliveries were not finished; their "
-                                         "events are in the log",
-                                         left));
+    console.warning(
+        fmt::format("{} deliveries were not finished; their events are in the log", left));
   }
-  util::write_line(stderr, fmt::format("Stopped. {} event(s) captured this session.",
-                                       pipeline.captured_count()));
+  console.err(
+      fmt::format("Stopped. {} event(s) captured this session.", pipeline.captured_count()));
   return 0;
 }
 

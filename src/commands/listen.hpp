@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/routing.hpp"
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
@@ -29,8 +30,8 @@ struct ListenOptions
   bool json = false;
 };
 
-// Capture requests into the log and forward them until SIGINT/SIGTERM; returns
-// the exit code.
-Result<int> run_listen(const ListenOptions& options);
+// Capture requests into the log and forward them until SIGINT/SIGTERM, writing the
+// banner and diagnostics to `console`; returns the exit code.
+Result<int> run_listen(const ListenOptions& options, engine::Console& console);
 
 } // namespace rag::commands

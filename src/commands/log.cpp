@@ -6,6 +6,7 @@
 #include "core/event_view.hpp"
 #include "core/log_maintenance.hpp"
 #include "core/record_json.hpp"
+#include "engine/console.hpp"
 #include "util/terminal.hpp"
 
 #include <algorithm>
@@ -62,7 +63,7 @@ private:
 };
 
 Result<int>
-run_path(const LogOptions& options)
+run_path(const LogOptions& options, engine::Console& console)
 {
   const bool exists = file_exists(options.log_path);
   const char* source = "default";
@@ -79,12 +80,12 @@ run_path(const LogOptions& options)
   case LogPathSource::default_path: note = "default: " + core::describe_default_log_path(); break;
   }
   if (options.json) {
-    fmt::print("{{\"path\":\"{}\",\"source\":\"{}\",\"exists\":{}}}\n",
-               core::json_escape(options.log_path), source, exists);
+    console.out(fmt::format("{{\"path\":\"{}\",\"source\":\"{}\",\"exists\":{}}}",
+                            core::json_escape(options.log_path), source, exists));
     return 0;
   }
-  fmt::print("{}\n", options.log_path);
-  fmt::print(stderr, "rag: {}{}\n", note, exists ? "" : "; the file does not exist yet");
+  console.out(options.log_path);
+  console.err(fmt::format("rag: {}{}", note, exists ? "" : "; the file does not exist yet"));
   return 0;
 }
 
@@ -115,14 +116,14 @@ join_statuses(const core::StatusClasses& s)
 }
 
 Result<int>
-run_stats(const LogOptions& options)
+run_stats(const LogOptions& options, engine::Console& console)
 {
   RAG_TRY_ASSIGN(const core::LogStats stats, core::collect_log_stats(options.log_path));
   if (options.json) {
-    fmt::print("{}\n", core::to_json_line(stats, options.log_path));
+    console.out(core::to_json_line(stats, options.log_path));
   } else {
-    const auto row = [](const char* label, const std::string& value) {
-      fmt::print("{:<12} {}\n", label, value);
+    const auto row = [&console](const char* label, const std::string& value) {
+      console.out(fmt::format("{:<12} {}", label, value));
     };
     const auto time = [](const std::optional<std::int64_t>& time_us) {
       return time_us ? core::format_time_us(*time_us) : std::string("-");
@@ -151,26 +152,25 @@ run_stats(const LogOptions& options)
     }
   }
   if (!stats.exists) {
-    fmt::print(stderr, "rag: {} does not exist yet (nothing captured)\n", options.log_path);
+    console.err(fmt::format("rag: {} does not exist yet (nothing captured)", options.log_path));
   }
   if (stats.approximate) {
-    fmt::print(stderr, "rag: the log has too many distinct methods or paths to count them all; "
-                       "the counts shown are lower bounds\n");
+    console.err("rag: the log has too many distinct methods or paths to count them all; "
+                "the counts shown are lower bounds");
   }
   return 0;
 }
 
 Result<int>
-run_verify(const LogOptions& options)
+run_verify(const LogOptions& options, engine::Console& console)
 {
   RAG_TRY_ASSIGN(const core::VerifySummary summary,
                  core::verify_log(options.log_path, [&](const core::LogProblem& problem) {
-                   fmt::print("{}\n", options.json ? core::to_json_line(problem)
-                                                   : core::format_problem(problem));
+                   console.out(options.json ? core::to_json_line(problem)
+                                            : core::format_problem(problem));
                  }));
-  std::fflush(stdout);
   if (!summary.exists) {
-    fmt::print(stderr, "rag: {} does not exist yet: nothing to verify\n", options.log_path);
+    console.err(fmt::format("rag: {} does not exist yet: nothing to verify", options.log_path));
     return 0;
   }
   const std::string counted =
@@ -181,12 +181,12 @@ run_verify(const LogOptions& options)
       summary.warnings > 0 ? fmt::format(", {}", count_of(summary.warnings, "warning", "warnings"))
                            : std::string();
   if (summary.bad_lines > 0) {
-    fmt::print(stderr, "rag: {}: {} ({}{}); readers skip bad lines, `rag log prune` keeps them\n",
-               options.log_path, count_of(summary.bad_lines, "bad line", "bad lines"), counted,
-               warnings);
+    console.err(fmt::format(
+        "rag: {}: {} ({}{}); readers skip bad lines, `rag log prune` keeps them", options.log_path,
+        count_of(summary.bad_lines, "bad line", "bad lines"), counted, warnings));
     return 1;
   }
-  fmt::print(stderr, "rag: {}: no bad lines ({}{})\n", options.log_path, counted, warnings);
+  console.err(fmt::format("rag: {}: no bad lines ({}{})", options.log_path, counted, warnings));
   return 0;
 }
 
@@ -218,36 +218,39 @@ prune_policy(const LogOptions& options)
 }
 
 void
-print_prune_report(const LogOptions& options, const core::PruneReport& report)
+print_prune_report(const LogOptions& options, engine::Console& console,
+                   const core::PruneReport& report)
 {
   if (options.json) {
-    fmt::print("{}\n", core::to_json_line(report, options.dry_run));
+    console.out(core::to_json_line(report, options.dry_run));
     return;
   }
   const std::string kept = fmt::format("{} and {}", count_of(report.events_kept, "event", "events"),
                                        count_of(report.deliveries_kept, "delivery", "deliveries"));
   if (report.events_removed == 0 && report.deliveries_removed == 0) {
-    fmt::print("nothing to prune: kept {} ({})\n", kept, util::human_size(report.size_before));
+    console.out(
+        fmt::format("nothing to prune: kept {} ({})", kept, util::human_size(report.size_before)));
   } else {
-    fmt::print("{} {} and {}, {} {}; {} → {}{}\n", options.dry_run ? "would prune" : "pruned",
-               count_of(report.events_removed, "event", "events"),
-               count_of(report.deliveries_removed, "delivery", "deliveries"),
-               options.dry_run ? "would keep" : "kept", kept, util::human_size(report.size_before),
-               util::human_size(report.size_after),
-               options.dry_run ? " (dry run: nothing changed)" : "");
+    console.out(fmt::format(
+        "{} {} and {}, {} {}; {} → {}{}", options.dry_run ? "would prune" : "pruned",
+        count_of(report.events_removed, "event", "events"),
+        count_of(report.deliveries_removed, "delivery", "deliveries"),
+        options.dry_run ? "would keep" : "kept", kept, util::human_size(report.size_before),
+        util::human_size(report.size_after), options.dry_run ? " (dry run: nothing changed)" : ""));
   }
   if (report.bad_lines_kept > 0) {
-    fmt::print(stderr, "rag: kept {} unchanged (see `rag log verify`)\n",
-               count_of(report.bad_lines_kept, "bad line", "bad lines"));
+    console.err(fmt::format("rag: kept {} unchanged (see `rag log verify`)",
+                            count_of(report.bad_lines_kept, "bad line", "bad lines")));
   }
   if (report.torn_tail_bytes > 0) {
-    fmt::print(stderr, "rag: dropped a torn last line ({} bytes) left by a writer that crashed\n",
-               report.torn_tail_bytes);
+    console.err(
+        fmt::format("rag: dropped a torn last line ({} bytes) left by a writer that crashed",
+                    report.torn_tail_bytes));
   }
 }
 
 Result<int>
-run_prune(const LogOptions& options)
+run_prune(const LogOptions& options, engine::Console& console)
 {
   RAG_TRY_ASSIGN(const core::PrunePolicy policy, prune_policy(options));
   // Ctrl-C during the rewrite would leave the temporary file behind: once prune holds
@@ -258,26 +261,25 @@ run_prune(const LogOptions& options)
       core::prune_log(options.log_path, policy, options.dry_run, [&block] { block.emplace(); }));
   if (!report.exists) {
     if (options.json) {
-      fmt::print("{}\n", core::to_json_line(report, options.dry_run));
+      console.out(core::to_json_line(report, options.dry_run));
     }
-    fmt::print(stderr, "rag: {} does not exist yet: nothing to prune\n", options.log_path);
+    console.err(fmt::format("rag: {} does not exist yet: nothing to prune", options.log_path));
     return 0;
   }
-  print_prune_report(options, report);
-  std::fflush(stdout);
+  print_prune_report(options, console, report);
   return 0;
 }
 
 } // namespace
 
 Result<int>
-run_log(const LogOptions& options)
+run_log(const LogOptions& options, engine::Console& console)
 {
   switch (options.action) {
-  case LogAction::path: return run_path(options);
-  case LogAction::stats: return run_stats(options);
-  case LogAction::verify: return run_verify(options);
-  case LogAction::prune: return run_prune(options);
+  case LogAction::path: return run_path(options, console);
+  case LogAction::stats: return run_stats(options, console);
+  case LogAction::verify: return run_verify(options, console);
+  case LogAction::prune: return run_prune(options, console);
   }
   return usage_error("unknown log command");
 }

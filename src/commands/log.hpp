@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <optional>
@@ -25,7 +26,8 @@ struct LogOptions
   bool dry_run = false;
 };
 
-// Run `rag log ACTION`; returns the exit code: verify gives 1 when a line is bad.
-Result<int> run_log(const LogOptions& options);
+// Run `rag log ACTION`, writing to `console`; returns the exit code: verify gives 1 when
+// a line is bad.
+Result<int> run_log(const LogOptions& options, engine::Console& console);
 
 } // namespace rag::commands

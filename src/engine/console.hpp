@@ -1,0 +1,71 @@
+#pragma once
+
+// Where a command's output goes. Data lines go to standard output, everything else
+// (banners, progress, summaries, warnings, errors) to standard error; a Console is the
+// one writer of `rag: warning:` and `rag: error:` lines, so their form is defined once
+// and a test can give a command a Console that writes to strings.
+
+#include "util/result.hpp"
+
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace rag::engine {
+
+// The output of a command. Each call writes one whole line (a newline is added); lines
+// from different threads never mix. Implementations are safe to call concurrently.
+class Console
+{
+public:
+  virtual ~Console() = default;
+
+  // Write one line of data (standard output).
+  virtual void out(std::string_view line) = 0;
+  // Write one diagnostic line (standard error): banners, progress, summaries.
+  virtual void err(std::string_view line) = 0;
+  // Return true when data lines may be coloured (a terminal, NO_COLOR unset).
+  virtual bool out_color() const = 0;
+  // Return true when diagnostic lines may be coloured.
+  virtual bool err_color() const = 0;
+
+  // Write "rag: warning: MESSAGE" as a diagnostic line.
+  void warning(std::string_view message);
+  // Write "rag: error: MESSAGE (HINT)" (no parentheses without a hint).
+  void error(const Error& error);
+};
+
+// The process's standard output and error, flushed after every line.
+class TerminalConsole final : public Console
+{
+public:
+  TerminalConsole();
+  void out(std::string_view line) override;
+  void err(std::string_view line) override;
+  bool out_color() const override { return m_out_color; }
+  bool err_color() const override { return m_err_color; }
+
+private:
+  bool m_out_color;
+  bool m_err_color;
+};
+
+// Keeps what a command wrote, for tests: `out_text()` and `err_text()` hold the lines,
+// each ending in '\n'. Never coloured.
+class StringConsole final : public Console
+{
+public:
+  void out(std::string_view line) override;
+  void err(std::string_view line) override;
+  bool out_color() const override { return false; }
+  bool err_color() const override { return false; }
+  std::string out_text() const;
+  std::string err_text() const;
+
+private:
+  mutable std::mutex m_mutex;
+  std::string m_out;
+  std::string m_err;
+};
+
+} // namespace rag::engine

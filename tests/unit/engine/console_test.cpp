@@ -1,0 +1,42 @@
+#include "engine/console.hpp"
+
+#include <doctest/doctest.h>
+
+#include <thread>
+#include <vector>
+
+using namespace rag;
+
+TEST_CASE("Console: warnings and errors have one form; lines stay whole across threads")
+{
+  engine::StringConsole console;
+  console.out("data");
+  console.warning("careful");
+  console.error(error("it broke", "do this"));
+  console.error(usage_error("no hint"));
+  CHECK(console.out_text() == "data\n");
+  CHECK(console.err_text() ==
+        "rag: warning: careful\nrag: error: it broke (do this)\nrag: error: no hint\n");
+
+  engine::StringConsole shared;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&shared, t] {
+      for (int i = 0; i < 500; ++i) {
+        shared.out(std::string(40, static_cast<char>('a' + t)));
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  const std::string text = shared.out_text();
+  std::size_t lines = 0;
+  for (std::size_t start = 0; start < text.size(); ++lines) {
+    const std::size_t end = text.find('\n', start);
+    REQUIRE(end - start == 40);
+    CHECK(text.substr(start, 40) == std::string(40, text[start]));
+    start = end + 1;
+  }
+  CHECK(lines == 2000);
+}
