@@ -1,22 +1,14 @@
 #include "core/rate_limit.hpp"
 
+#include "support/manual_clock.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
 
 using namespace rag;
 
-namespace {
-
-// A clock that stands still until the test moves it.
-class ManualClock final : public core::Clock
-{
-public:
-  std::int64_t now_us() override { return now; }
-  std::int64_t now = 1'700'000'000'000'000;
-};
-
-} // namespace
+using test::ManualClock;
 
 TEST_CASE("rate limit: parse_rate reads N/s, N/m, N/h and a bare number")
 {
@@ -41,7 +33,7 @@ TEST_CASE("rate limit: sends are spaced evenly, the first goes at once")
   CHECK(limiter.acquire() == 20'000);
   CHECK(limiter.acquire() == 40'000);
   // The caller waited as told: the next slot is 20 ms after the one it waited for.
-  clock.now += 40'000;
+  clock.advance(std::chrono::microseconds(40'000));
   CHECK(limiter.acquire() == 20'000);
 }
 
@@ -49,11 +41,11 @@ TEST_CASE("rate limit: 100 sends at 50/s span 1.98 s of slots")
 {
   ManualClock clock;
   core::RateLimiter limiter(clock, 50);
-  const std::int64_t start = clock.now;
+  const std::int64_t start = clock.now_us();
   for (int i = 0; i < 100; ++i) {
-    clock.now += limiter.acquire(); // sleep exactly as long as told
+    clock.advance(std::chrono::microseconds(limiter.acquire())); // sleep exactly as long as told
   }
-  CHECK(clock.now - start == 1'980'000);
+  CHECK(clock.now_us() - start == 1'980'000);
 }
 
 TEST_CASE("rate limit: a late caller gets no burst to catch up")
@@ -61,7 +53,7 @@ TEST_CASE("rate limit: a late caller gets no burst to catch up")
   ManualClock clock;
   core::RateLimiter limiter(clock, 10); // every 100 ms
   CHECK(limiter.acquire() == 0);
-  clock.now += 1'000'000; // a second late: ten slots were missed
+  clock.advance(std::chrono::microseconds(1'000'000)); // a second late: ten slots were missed
   CHECK(limiter.acquire() == 0);
   CHECK(limiter.acquire() == 100'000);
 }

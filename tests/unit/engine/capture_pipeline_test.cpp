@@ -1,6 +1,7 @@
 #include "core/record_json.hpp"
 #include "engine/capture_pipeline.hpp"
 
+#include "support/fake_http_client.hpp"
 #include "support/log_fixture.hpp"
 
 #include <doctest/doctest.h>
@@ -16,26 +17,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Answers 201 from host "up" (with a hop-by-hop header) and refuses host "down".
-class FakeClient final : public core::HttpClient
+// Answers 201 (with a hop-by-hop header) and refuses host "down".
+struct FakeClient : test::FakeHttpClient
 {
-public:
-  std::vector<core::OutgoingRequest> sent;
-  std::mutex mutex;
-
-  Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
-                                std::chrono::milliseconds) override
+  FakeClient()
   {
-    std::lock_guard lock(mutex);
-    sent.push_back(request);
-    if (target.host == "down") {
-      return error("connection refused");
-    }
-    core::HttpResult result;
-    result.status = 201;
-    result.headers = {{"Content-Type", "text/plain"}, {"Keep-Alive", "timeout=5"}};
-    result.body = "made";
-    return result;
+    refused_hosts = {"down"};
+    status = 201;
+    response_headers = {{"Content-Type", "text/plain"}, {"Keep-Alive", "timeout=5"}};
+    response_body = "made";
   }
 };
 
@@ -161,10 +151,10 @@ TEST_CASE("capture pipeline: the primary's answer goes back without hop-by-hop h
   REQUIRE(answer.after_answer);
   answer.after_answer.run();
   CHECK(pipeline.drain(5s) == 0);
-  REQUIRE(rig.client.sent.size() == 1);
+  REQUIRE(rig.client.sent().size() == 1);
   // The caller's forward context reaches the delivery.
-  CHECK(header(rig.client.sent[0].headers, "X-Forwarded-For") == "198.51.100.4");
-  CHECK(header(rig.client.sent[0].headers, "X-Forwarded-Proto") == "https");
+  CHECK(header(rig.client.sent()[0].headers, "X-Forwarded-For") == "198.51.100.4");
+  CHECK(header(rig.client.sent()[0].headers, "X-Forwarded-Proto") == "https");
   CHECK(rig.log.deliveries().size() == 1);
 }
 
@@ -187,7 +177,7 @@ TEST_CASE("capture pipeline: a dead primary gives 502; --respond STATUS answers 
     const engine::SenderResponse answer = pipeline.handle(request(), origin());
     CHECK(answer.status == 202);
     CHECK(pipeline.drain(5s) == 0);
-    CHECK(rig.client.sent.size() == 1);
+    CHECK(rig.client.sent().size() == 1);
   }
 }
 
@@ -207,7 +197,7 @@ TEST_CASE("capture pipeline: --reject-invalid answers 401 and forwards nothing")
   const engine::SenderResponse answer = pipeline.forward(std::move(captured)).get();
   CHECK(answer.status == 401);
   CHECK(pipeline.drain(5s) == 0);
-  CHECK(rig.client.sent.empty());
+  CHECK(rig.client.sent().empty());
   const auto events = rig.events();
   REQUIRE(events.size() == 1);
   CHECK(events[0].verdict == "invalid: no signature header");
@@ -225,7 +215,7 @@ TEST_CASE("capture pipeline: a primary called before the log failed: 500, no oth
   CHECK(answer.status == 500);
   answer.after_answer.run();
   CHECK(pipeline.drain(5s) == 0);
-  CHECK(rig.client.sent.size() == 1); // the primary only: the event never reached the log
+  CHECK(rig.client.sent().size() == 1); // the primary only: the event never reached the log
   CHECK(pipeline.captured_count() == 0);
 }
 
@@ -242,6 +232,6 @@ TEST_CASE("capture pipeline: an event the log cannot take is answered 500")
   CHECK(captured.answer->status == 500);
   CHECK(pipeline.forward(std::move(captured)).get().status == 500);
   CHECK(pipeline.drain(5s) == 0);
-  CHECK(rig.client.sent.empty());
+  CHECK(rig.client.sent().empty());
   CHECK(pipeline.captured_count() == 0);
 }

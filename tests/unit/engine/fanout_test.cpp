@@ -1,6 +1,7 @@
 #include "core/record_json.hpp"
 #include "engine/fanout.hpp"
 
+#include "support/fake_http_client.hpp"
 #include "support/log_fixture.hpp"
 
 #include <doctest/doctest.h>
@@ -23,45 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Answers from a per-target script; a target named "held" blocks until released.
-class FakeClient final : public core::HttpClient
-{
-public:
-  std::map<std::string, std::vector<int>> script; // url -> statuses (0 = refused)
-  std::map<std::string, std::vector<std::string>> seen;
-
-  Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
-                                std::chrono::milliseconds) override
-  {
-    std::unique_lock lock(m_mutex);
-    auto& calls = seen[target.url];
-    calls.push_back(request.target);
-    if (target.host == "held") {
-      m_released.wait(lock, [&] { return m_release; });
-    }
-    const auto& statuses = script[target.url];
-    const int status = calls.size() <= statuses.size() ? statuses[calls.size() - 1] : 200;
-    if (status == 0) {
-      return error("connection refused");
-    }
-    core::HttpResult result;
-    result.status = status;
-    result.body = std::string(100, 'b');
-    return result;
-  }
-
-  void release()
-  {
-    std::lock_guard lock(m_mutex);
-    m_release = true;
-    m_released.notify_all();
-  }
-
-private:
-  std::mutex m_mutex;
-  std::condition_variable m_released;
-  bool m_release = false;
-};
+using FakeClient = test::FakeHttpClient;
 
 core::Destination
 destination(const std::string& text)
@@ -110,7 +73,7 @@ TEST_CASE("fanout: every target gets the event; the primary's answer comes back"
     CHECK(fanout.drain(5s) == 0);
   }
   CHECK(printed == 2);
-  CHECK(client.seen["http://b:2/in"] == std::vector<std::string>{"/in?q=1"});
+  CHECK(client.seen()["http://b:2/in"] == std::vector<std::string>{"/in?q=1"});
   const auto deliveries = log.deliveries();
   REQUIRE(deliveries.size() == 2);
   for (const auto& d : deliveries) {
@@ -240,7 +203,7 @@ TEST_CASE("fanout: --ordered delivers to a target in dispatch order, one at a ti
                     {destination("http://a:1")}, false);
   }
   CHECK(fanout.drain(10s) == 0);
-  const auto& seen = client.seen["http://a:1"];
+  const auto seen = client.seen()["http://a:1"];
   REQUIRE(seen.size() == 200);
   for (int i = 0; i < 200; ++i) {
     CHECK(seen[static_cast<std::size_t>(i)] == "/" + std::to_string(i));
@@ -294,5 +257,5 @@ TEST_CASE("fanout: a target that falls behind gets no more queued; those are rec
     events.insert(d.event_id);
   }
   CHECK(events.size() == 10);
-  CHECK(client.seen["http://held:9"].size() == 10 - refused.size());
+  CHECK(client.seen()["http://held:9"].size() == 10 - refused.size());
 }
