@@ -161,6 +161,15 @@ HttpRequestParser::parse_head(std::string_view data, std::size_t& pos)
       if (m_head_bytes + (data.size() - pos) > m_limits.max_header_bytes) {
         return fail(431, "request header fields too large");
       }
+      // A CR followed by anything but LF can never end a line (RFC 9112 §2.2): say so
+      // now rather than wait for a line end that may never come.
+      const std::string_view pending = data.substr(pos);
+      for (std::size_t cr = pending.find('\r'); cr != k_npos && cr + 1 < pending.size();
+           cr = pending.find('\r', cr + 1)) {
+        if (pending[cr + 1] != '\n') {
+          return fail(400, "bare CR in the request head");
+        }
+      }
       return State::need_more;
     }
     m_head_bytes += lf + 1 - pos;

@@ -259,6 +259,21 @@ TEST_CASE("http parser: Content-Length must be digits and agree")
   CHECK(same.request.body == "xy");
 }
 
+TEST_CASE("http parser: a bare CR in the head is 400 at once, not a wait for a line end")
+{
+  HttpRequestParser parser{HttpLimits{}};
+  CHECK(parser.feed("GET / HTTP/1.1\r\nHost: h\r\r\r") == State::error);
+  CHECK(parser.status() == 400);
+  CHECK(parser.reason() == "bare CR in the request head");
+  HttpRequestParser line{HttpLimits{}};
+  CHECK(line.feed("GET / HTTP/1.1\rHost") == State::error);
+  // A CR that is the last byte so far may still be followed by its LF.
+  HttpRequestParser split{HttpLimits{}};
+  CHECK(split.feed("GET / HTTP/1.1\r") == State::need_more);
+  CHECK(split.feed("\nHost: h\r") == State::need_more);
+  CHECK(split.feed("\n\r\n") == State::complete);
+}
+
 TEST_CASE("http parser: Transfer-Encoding framing rules")
 {
   CHECK(parse_both("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
