@@ -166,7 +166,8 @@ CapturePipeline::handle(core::HttpRequest&& request, const CaptureOrigin& origin
     return pending.get();
   }
   Prepared prepared = prepare(std::move(request), origin);
-  if (prepared.rejected || prepared.decision.destinations.empty() || !prepared.policy.primary) {
+  if (prepared.rejected || prepared.decision.destinations.empty() || !prepared.policy.primary ||
+      m_log_failing.load(std::memory_order_relaxed)) {
     return forward(commit(std::move(prepared), origin)).get();
   }
   return handle_inline(std::move(prepared), origin);
@@ -240,10 +241,12 @@ bool
 CapturePipeline::log_event(const Prepared& prepared)
 {
   if (auto written = m_log.append(prepared.line); !written) {
+    m_log_failing.store(true, std::memory_order_relaxed);
     util::write_line(
         stderr, fmt::format("rag: error: {} ({})", written.error().message, written.error().hint));
     return false;
   }
+  m_log_failing.store(false, std::memory_order_relaxed);
   m_captured.fetch_add(1, std::memory_order_relaxed);
   print_line(prepared.shown);
   return true;

@@ -167,6 +167,10 @@ private:
   PrintFn m_print;
   std::unique_ptr<Fanout> m_fanout;
   std::atomic<std::uint64_t> m_captured{0};
+  // The last append failed (a full disk, say): until one succeeds, events are written
+  // before any target is called, not while the primary works on them, so that no
+  // target sees an event the log does not hold.
+  std::atomic<bool> m_log_failing{false};
   // In ordered mode the log order and the delivery order must be the same.
   std::mutex m_order_mutex;
 };

@@ -219,6 +219,33 @@ TEST_CASE("capture pipeline: a primary called before the log failed: 500, no oth
   CHECK(pipeline.captured_count() == 0);
 }
 
+TEST_CASE("capture pipeline: after a failed append, events are logged before any target sees them")
+{
+  Rig rig;
+  auto pipeline = rig.make(forwarding_to("http://up:3000"));
+  std::filesystem::remove(rig.log.path);
+  std::filesystem::create_directory(rig.log.path);
+  // The first failure is found while the primary already has the request.
+  CHECK(pipeline.handle(request(), origin()).status == 500);
+  CHECK(rig.client.sent().size() == 1);
+  // While the log keeps failing, no target gets anything the log lacks.
+  for (int i = 0; i < 5; ++i) {
+    engine::SenderResponse answer = pipeline.handle(request(), origin());
+    CHECK(answer.status == 500);
+    answer.after_answer.run();
+  }
+  CHECK(rig.client.sent().size() == 1);
+  // Once the log takes events again, they are logged and forwarded as before.
+  std::filesystem::remove(rig.log.path);
+  engine::SenderResponse answer = pipeline.handle(request(), origin());
+  CHECK(answer.status == 201);
+  answer.after_answer.run();
+  CHECK(pipeline.drain(5s) == 0);
+  CHECK(rig.client.sent().size() == 2);
+  CHECK(rig.events().size() == 1);
+  CHECK(pipeline.captured_count() == 1);
+}
+
 TEST_CASE("capture pipeline: an event the log cannot take is answered 500")
 {
   Rig rig;
