@@ -51,6 +51,9 @@ rule "core/*.?pp core/*/*.?pp" '^#include <(httplib\.h|CLI/|openssl/|sys/socket\
 # engine uses the network only through core's interfaces: no socket or TLS header.
 rule "engine/*.?pp" '^#include <(httplib\.h|CLI/|openssl/|sys/socket\.h|netdb\.h|arpa/|netinet/)' \
   "engine reaches the network only through core's HttpClient (net/ implements it)"
+# OpenSSL is util's (hashes, HMAC, random bytes) and net's (TLS) alone.
+rule "core/*.?pp core/*/*.?pp engine/*.?pp commands/*.?pp cli/*.?pp main.cpp" '^#include <openssl/' \
+  "only util/ and net/ include OpenSSL"
 # Exactly one file includes httplib (deps.md: its ABI macros and compile cost), and only
 # cli/ includes CLI11.
 httplib=$(grep -rlE '^#include <httplib\.h>' --include='*.[ch]pp' . | sort | tr '\n' ' ')

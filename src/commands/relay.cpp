@@ -9,11 +9,11 @@
 #include "engine/signal_stopper.hpp"
 #include "net/capture_server.hpp"
 #include "util/bytes.hpp"
+#include "util/random.hpp"
 #include "util/terminal.hpp"
 #include "util/text.hpp"
 
 #include <fmt/core.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,6 +27,9 @@
 namespace rag::commands {
 
 namespace {
+
+// Connections one peer address may hold open at once (ServerOptions::max_connections_per_peer).
+constexpr std::size_t k_max_connections_per_peer = 256;
 
 using Clock = std::chrono::steady_clock;
 
@@ -64,9 +67,7 @@ random_channel_name()
   std::string name;
   while (name.size() < k_channel_name_chars) {
     unsigned char bytes[32];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) {
-      continue;
-    }
+    util::fill_random(bytes, sizeof bytes);
     for (unsigned char b : bytes) {
       // 248 = 4 * 62: rejecting the rest keeps every character equally likely.
       if (b < 248 && name.size() < k_channel_name_chars) {
@@ -588,6 +589,10 @@ run_relay(const RelayOptions& options)
   server_options.limits.max_body_bytes = options.max_body;
   server_options.limits.max_header_bytes = options.max_header;
   server_options.write_timeout_s = options.write_timeout_s;
+  // A public server: one address cannot take every connection slot (issue 12: 4,100
+  // dripping connections kept the relay unreachable). Providers send from a handful of
+  // addresses, each with far fewer connections open at once.
+  server_options.max_connections_per_peer = k_max_connections_per_peer;
   RAG_TRY_ASSIGN(auto server, net::CaptureServer::bind(server_options));
 
   std::string public_url = options.public_url.empty() ? server->url() : options.public_url;
