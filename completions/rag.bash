@@ -29,8 +29,8 @@ _rag_spec()
     positional="ids"
     ;;
   "rag relay")
-    flags="-h --help --listen --public-url --token --backlog --backlog-age --backlog-bytes --max-body --sync-timeout --heartbeat --json"
-    valued="--listen --public-url --token --backlog --backlog-age --backlog-bytes --max-body --sync-timeout --heartbeat"
+    flags="-h --help --listen --public-url --token --backlog --backlog-age --backlog-bytes --max-held --max-body --sync-timeout --heartbeat --json"
+    valued="--listen --public-url --token --backlog --backlog-age --backlog-bytes --max-held --max-body --sync-timeout --heartbeat"
     ;;
   "rag tunnel")
     flags="-h --help -f --forward-to --route --config --timeout --retry --verify --reject-invalid --ordered --insecure --preserve-host --respond-back --relay --token --read-timeout --json --log"

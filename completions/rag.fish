@@ -95,6 +95,7 @@ complete -c rag -n '__fish_seen_subcommand_from relay' -l token -x -d 'Require t
 complete -c rag -n '__fish_seen_subcommand_from relay' -l backlog -x -d 'Events kept per channel for subscribers that reconnect'
 complete -c rag -n '__fish_seen_subcommand_from relay' -l backlog-age -x -d 'Drop kept events older than this'
 complete -c rag -n '__fish_seen_subcommand_from relay' -l backlog-bytes -x -d 'Memory kept per channel for its backlog'
+complete -c rag -n '__fish_seen_subcommand_from relay' -l max-held -x -d 'Memory held for all channels together'
 complete -c rag -n '__fish_seen_subcommand_from relay' -l max-body -x -d 'Largest webhook body accepted'
 complete -c rag -n '__fish_seen_subcommand_from relay' -l sync-timeout -x -d 'Sync mode: hold each sender until a tunnel'
 complete -c rag -n '__fish_seen_subcommand_from relay' -l heartbeat -x -d 'Send subscribers a ping after this long without other events'

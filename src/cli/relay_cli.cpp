@@ -29,7 +29,10 @@ Routes: GET /new redirects to a fresh channel; any request to /CHANNEL or
 Accept: text/event-stream subscribes (rag tunnel, smee-client); a browser sees the
 channel's page. Each channel keeps its recent events in memory, so a tunnel that
 reconnects with Last-Event-ID gets what it missed. The backlog is lost when the
-relay stops. Put a TLS reverse proxy in front of it for the internet; see
+relay stops. An event a connected subscriber has not read is never dropped: past
+the backlog bounds or --max-held, publishes get 503 with Retry-After until the
+subscribers catch up (channels nobody subscribes to drop their oldest instead).
+Put a TLS reverse proxy in front of it for the internet; see
 docs/relay-protocol.md. Stop with Ctrl-C.)";
 
 struct RelayArgs
@@ -40,6 +43,7 @@ struct RelayArgs
   std::size_t backlog = 10000;
   std::string backlog_age = "1h";
   std::string backlog_bytes = "64MiB";
+  std::string max_held = "512MiB";
   std::string max_body = "25MiB";
   std::string sync_timeout;
   std::string heartbeat = "15s";
@@ -109,6 +113,12 @@ make_options(const RelayArgs& args)
                        "use at least 1KiB, e.g. --backlog-bytes 64MiB");
   }
   options.backlog.backlog_bytes = bytes;
+  RAG_TRY_ASSIGN(const std::uint64_t held, util::parse_byte_size(args.max_held));
+  if (held < 1024) {
+    return usage_error(fmt::format("invalid --max-held '{}': too small", args.max_held),
+                       "use at least 1KiB, e.g. --max-held 512MiB");
+  }
+  options.backlog.max_held = held;
   RAG_TRY_ASSIGN(options.max_body, util::parse_byte_size(args.max_body));
   if (!args.sync_timeout.empty()) {
     RAG_TRY_ASSIGN(options.sync_timeout,
@@ -148,6 +158,11 @@ add_relay(CLI::App& app)
       ->option_text("DURATION");
   sub->add_option("--backlog-bytes", args->backlog_bytes,
                   "Memory kept per channel for its backlog (default 64MiB)")
+      ->option_text("SIZE");
+  sub->add_option("--max-held", args->max_held,
+                  "Memory held for all channels together (default 512MiB); past it, or a "
+                  "channel's backlog bounds, with events a subscriber has not read, "
+                  "publishes get 503 with Retry-After")
       ->option_text("SIZE");
   sub->add_option("--max-body", args->max_body,
                   "Largest webhook body accepted; bigger ones get 413 (default 25MiB)")

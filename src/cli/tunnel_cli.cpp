@@ -27,10 +27,11 @@ constexpr const char* k_tunnel_examples = R"(Examples:
 
 The tunnel holds one outbound connection to a relay (rag relay, smee.io or gosmee) and
 captures each webhook into the event log (source tunnel:URL) before forwarding it exactly
-like `rag listen` (targets, routes, --config, --ordered, --retry). It only ever sends to
-the targets given here. Connection drops are retried with backoff, and on reconnect or
-restart the tunnel resumes after the last webhook its log holds (Last-Event-ID), so
-a rag relay's backlog fills the gap; repeats are skipped.
+like `rag listen` (targets, routes, --config, --retry), always in order per target (as
+--ordered). It only ever sends to the targets given here. Connection drops are retried
+with backoff, and on reconnect or restart the tunnel resumes (Last-Event-ID) from where
+it left off, kept in its log and in tunnel/CHANNEL.json beside the log, so a rag relay's
+backlog fills the gap, even for a run that received nothing; repeats are skipped.
 Targets: PORT, HOST:PORT[/PATH] or an http(s) URL, as for `rag listen` (docs/config.md).
 Stop with Ctrl-C. Look at what came through with `rag inspect`.)";
 

@@ -43,6 +43,8 @@ constexpr std::chrono::milliseconds k_stream_poll{1000};
 // base64) of at least k_direct_write_bytes go alone, without a copy.
 constexpr std::size_t k_write_batch_bytes = 256 * 1024;
 constexpr std::size_t k_direct_write_bytes = 64 * 1024;
+// What a refused publish is told to wait before it retries (Retry-After).
+constexpr int k_retry_after_s = 5;
 // gosmee's client subscribes at BASE/events/CHANNEL on every relay but smee.io.
 constexpr std::string_view k_gosmee_events_prefix = "/events/";
 
@@ -148,6 +150,16 @@ json_error(int status, std::string_view message, std::string_view id = {})
   }
   body += "}";
   return json_response(status, std::move(body));
+}
+
+// 503 for a publish the relay does not hold now: providers retry after Retry-After.
+net::HttpResponse
+backpressure(std::string_view why)
+{
+  net::HttpResponse response =
+      json_error(503, fmt::format("{}; retry in {} s", why, k_retry_after_s));
+  response.headers.emplace_back("Retry-After", std::to_string(k_retry_after_s));
+  return response;
 }
 
 net::HttpResponse
@@ -536,7 +548,34 @@ Relay::publish(core::HttpRequest&& request, const std::string& channel, std::str
   relayed.remote = peer.remote;
 
   const bool sync = m_options.sync_timeout.count() > 0;
-  const HeldEventPtr event = m_hub.publish(channel, std::move(relayed), sync);
+  RelayPublish outcome = m_hub.publish(channel, std::move(relayed), sync);
+  const std::string now = clock_text(core::SystemClock().now_us());
+  if (outcome.relay_resumed) {
+    log(fmt::format("{}  accepting  all channels  publishing again", now));
+  }
+  if (outcome.channel_resumed) {
+    log(fmt::format("{}  accepting  {}  publishing again", now, channel));
+  }
+  if (outcome.refused == RelayPublish::Refusal::channel_full) {
+    if (outcome.started_refusing) {
+      log(fmt::format("{}  refusing   {}  new publishes get 503 until its subscribers read what "
+                      "it holds (--backlog {}, --backlog-bytes {}, --backlog-age {})",
+                      now, channel, m_options.backlog.backlog_count,
+                      util::human_size(m_options.backlog.backlog_bytes),
+                      core::format_duration_us(m_options.backlog.backlog_age_us)));
+    }
+    return backpressure("this channel's subscribers have not read what it holds yet");
+  }
+  if (outcome.refused == RelayPublish::Refusal::relay_full) {
+    if (outcome.started_refusing) {
+      log(fmt::format("{}  refusing   all channels  new publishes get 503 until subscribers read "
+                      "what the relay holds ({} of --max-held {})",
+                      now, util::human_size(m_hub.held_bytes()),
+                      util::human_size(m_options.backlog.max_held)));
+    }
+    return backpressure("the relay holds as much as it may until subscribers read it");
+  }
+  const HeldEventPtr event = std::move(outcome.event);
   m_published.fetch_add(1, std::memory_order_relaxed);
   const std::size_t subscribers = m_hub.subscriber_count(channel);
   log(fmt::format("{}  publish    {}  {} {}  {}  {}  ({} subscriber{})", clock_text(event->time_us),
@@ -621,16 +660,17 @@ run_relay(const RelayOptions& options)
                                        "GET {}/new). Press Ctrl-C to stop.",
                                        server->url(), public_url, public_url));
   util::write_line(
-      stderr,
-      fmt::format("  backlog per channel: {} events, {}, {}{}{}", options.backlog.backlog_count,
-                  core::format_duration_us(options.backlog.backlog_age_us),
-                  util::human_size(options.backlog.backlog_bytes),
-                  options.token.empty() ? "" : "; subscribing needs the token",
-                  options.sync_timeout.count() > 0
-                      ? "; sync mode, " +
-                            core::format_duration_us(options.sync_timeout.count() * 1000) +
-                            " timeout"
-                      : std::string()));
+      stderr, fmt::format("  backlog per channel: {} events, {}, {}; at most {} held in all{}{}",
+                          options.backlog.backlog_count,
+                          core::format_duration_us(options.backlog.backlog_age_us),
+                          util::human_size(options.backlog.backlog_bytes),
+                          util::human_size(options.backlog.max_held),
+                          options.token.empty() ? "" : "; subscribing needs the token",
+                          options.sync_timeout.count() > 0
+                              ? "; sync mode, " +
+                                    core::format_duration_us(options.sync_timeout.count() * 1000) +
+                                    " timeout"
+                              : std::string()));
   server->serve(handler, on_reject);
   relay.hub().shutdown();
   util::write_line(stderr,

@@ -88,6 +88,8 @@ struct RelayChannel
   std::string evicted_newest;        // id of the newest event evicted so far
   std::string created_position;      // ids before this were published before it existed
   std::size_t subscribers = 0;
+  std::vector<const RelaySubscription*> subscriptions; // the connected ones, for their cursors
+  bool refusing = false;                               // the last publish was refused: channel_full
   std::map<std::string, std::shared_ptr<RelayHubWaiter>, std::less<>> waiters;
   std::deque<std::string> answered; // recently answered ids, for 409 to later replies
   bool closed = false;              // the hub was shut down
@@ -104,6 +106,8 @@ RelaySubscription::~RelaySubscription()
 {
   std::lock_guard lock(m_channel->mutex);
   --m_channel->subscribers;
+  auto& subscriptions = m_channel->subscriptions;
+  subscriptions.erase(std::find(subscriptions.begin(), subscriptions.end(), this));
 }
 
 RelayHub::RelayHub(RelayHubOptions options, core::Clock& clock, core::IdSource& ids)
@@ -150,20 +154,75 @@ RelayHub::find_locked(const std::string& name, bool create, std::unique_lock<std
 }
 
 void
-RelayHub::evict(RelayChannel& channel, std::int64_t now_us)
+RelayHub::drop_oldest(RelayChannel& channel)
 {
-  auto drop_oldest = [&] {
-    channel.bytes -= channel.events.front()->bytes();
-    channel.evicted_newest = channel.events.front()->id;
-    channel.events.pop_front();
-  };
-  const std::int64_t oldest_kept = now_us - m_options.backlog_age_us;
-  while (!channel.events.empty() && channel.events.front()->time_us < oldest_kept) {
-    drop_oldest();
+  const std::size_t bytes = channel.events.front()->bytes();
+  channel.bytes -= bytes;
+  m_held.fetch_sub(bytes);
+  channel.evicted_newest = channel.events.front()->id;
+  channel.events.pop_front();
+}
+
+namespace {
+
+// The id up to which every connected subscriber of `channel` has read (its lock is
+// held), or null when none is connected: then any event may go.
+const std::string*
+read_by_all(const RelayChannel& channel)
+{
+  const std::string* oldest = nullptr;
+  for (const RelaySubscription* subscription : channel.subscriptions) {
+    if (!oldest || subscription->cursor() < *oldest) {
+      oldest = &subscription->cursor();
+    }
   }
-  while (channel.events.size() > 1 && (channel.events.size() > m_options.backlog_count ||
-                                       channel.bytes > m_options.backlog_bytes)) {
-    drop_oldest();
+  return oldest;
+}
+
+// True when the channel's oldest event may be evicted: everyone connected has read it.
+bool
+oldest_evictable(const RelayChannel& channel, const std::string* read_up_to)
+{
+  return !channel.events.empty() && (!read_up_to || channel.events.front()->id <= *read_up_to);
+}
+
+} // namespace
+
+void
+RelayHub::evict(RelayChannel& channel, std::int64_t now_us, bool for_incoming, std::size_t incoming)
+{
+  // Events a connected subscriber has not read stay whatever the bounds say: publishing
+  // is refused instead (issue 12: evicting them lost 15% of a burst answered 202).
+  const std::string* read_up_to = read_by_all(channel);
+  auto evictable = [&] { return oldest_evictable(channel, read_up_to); };
+  const std::int64_t oldest_kept = now_us - m_options.backlog_age_us;
+  while (evictable() && channel.events.front()->time_us < oldest_kept) {
+    drop_oldest(channel);
+  }
+  const std::size_t extra = for_incoming ? 1 : 0;
+  while (evictable() && (for_incoming || channel.events.size() > 1) &&
+         (channel.events.size() + extra > m_options.backlog_count ||
+          channel.bytes + incoming > m_options.backlog_bytes)) {
+    drop_oldest(channel);
+  }
+}
+
+void
+RelayHub::reclaim(std::size_t needed)
+{
+  std::lock_guard hub_lock(m_mutex);
+  for (auto& [name, channel] : m_channels) {
+    if (m_held.load() + needed <= m_options.max_held) {
+      return;
+    }
+    std::unique_lock lock(channel->mutex, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      continue;
+    }
+    const std::string* read_up_to = read_by_all(*channel);
+    while (oldest_evictable(*channel, read_up_to) && m_held.load() + needed > m_options.max_held) {
+      drop_oldest(*channel);
+    }
   }
 }
 
@@ -196,10 +255,56 @@ RelayHub::sweep(std::int64_t now_us)
   }
 }
 
-HeldEventPtr
+namespace {
+
+// An upper bound, roughly, on the bytes the message for `request` holds: the body as
+// sent plus its base64, the headers three times (top-level keys, `rag.headers`, and
+// the frame) and the fields around them.
+std::size_t
+estimated_bytes(const core::RelayedRequest& request)
+{
+  std::size_t head = request.target.size() + request.remote.size();
+  for (const auto& [name, value] : request.headers) {
+    head += name.size() + value.size() + 8;
+  }
+  return request.body.size() / 3 * 7 + 3 * head + 1024;
+}
+
+} // namespace
+
+RelayPublish
 RelayHub::publish(const std::string& channel_name, core::RelayedRequest request, bool await_reply)
 {
   sweep(m_clock.now_us());
+  RelayPublish result;
+  if (m_held.load() + estimated_bytes(request) > m_options.max_held) {
+    reclaim(estimated_bytes(request));
+  }
+
+  // Serialising a big JSON body builds a tree many times its size: only so many bytes
+  // of bodies at once, and one alone whatever its size.
+  const std::size_t building = request.body.size();
+  {
+    std::unique_lock build_lock(m_build_mutex);
+    m_build_done.wait(build_lock, [&] {
+      return m_building == 0 || m_building + building <= m_options.build_bytes;
+    });
+    m_building += building;
+  }
+  struct BuildDone
+  {
+    RelayHub& hub;
+    std::size_t bytes;
+    ~BuildDone()
+    {
+      {
+        std::lock_guard build_lock(hub.m_build_mutex);
+        hub.m_building -= bytes;
+      }
+      hub.m_build_done.notify_all();
+    }
+  } build_done{*this, building};
+
   std::unique_lock<std::mutex> lock;
   const auto channel = find_locked(channel_name, true, lock);
 
@@ -219,16 +324,45 @@ RelayHub::publish(const std::string& channel_name, core::RelayedRequest request,
   event->body_size = request.body.size();
   event->frame_start = core::format_sse_data_start(event->id);
   event->message = core::RelayMessage(request);
+  const std::size_t bytes = event->bytes();
+
+  // Make room among what everyone has read; what is left is unread, and an event that
+  // does not fit beside it is refused (an empty channel takes any one event).
+  evict(*channel, event->time_us, true, bytes);
+  const bool channel_full =
+      !channel->events.empty() &&
+      (channel->events.size() + 1 > m_options.backlog_count ||
+       channel->bytes + bytes > m_options.backlog_bytes ||
+       channel->events.front()->time_us < event->time_us - m_options.backlog_age_us);
+  if (channel_full) {
+    result.refused = RelayPublish::Refusal::channel_full;
+    result.started_refusing = !channel->refusing;
+    channel->refusing = true;
+    return result;
+  }
+  // Nothing held anywhere: any one event fits.
+  const std::size_t before = m_held.fetch_add(bytes);
+  if (before > 0 && before + bytes > m_options.max_held) {
+    m_held.fetch_sub(bytes);
+    result.refused = RelayPublish::Refusal::relay_full;
+    result.started_refusing = !m_relay_refusing.exchange(true);
+    // The estimate made too little room: make what it really needs for the retry.
+    lock.unlock();
+    reclaim(bytes);
+    return result;
+  }
+  result.channel_resumed = std::exchange(channel->refusing, false);
+  result.relay_resumed = m_relay_refusing.exchange(false);
 
   if (await_reply) {
     channel->waiters.emplace(event->id, std::make_shared<RelayHubWaiter>());
   }
-  channel->bytes += event->bytes();
+  channel->bytes += bytes;
   channel->events.push_back(event);
-  evict(*channel, event->time_us);
   lock.unlock();
   channel->published.notify_all();
-  return event;
+  result.event = std::move(event);
+  return result;
 }
 
 std::unique_ptr<RelaySubscription>
@@ -256,8 +390,10 @@ RelayHub::subscribe(const std::string& channel_name, std::string_view last_event
     cursor = std::max(ready, channel->evicted_newest);
   }
   ++channel->subscribers;
-  return std::unique_ptr<RelaySubscription>(
-      new RelaySubscription(std::move(channel), std::move(ready), std::move(cursor), gap));
+  std::unique_ptr<RelaySubscription> subscription(
+      new RelaySubscription(channel, std::move(ready), std::move(cursor), gap));
+  channel->subscriptions.push_back(subscription.get());
+  return subscription;
 }
 
 RelayBatch

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -25,6 +26,8 @@ struct RelayHubOptions
   std::size_t backlog_count = 10000;                  // events held per channel
   std::int64_t backlog_age_us = 3600LL * 1000 * 1000; // events older than this go
   std::size_t backlog_bytes = std::size_t{64} << 20;  // SSE frame bytes per channel
+  std::size_t max_held = std::size_t{512} << 20;      // held bytes, all channels together
+  std::size_t build_bytes = std::size_t{64} << 20;    // request bodies serialised at once
   std::size_t answered_memory = 1000;                 // replied ids kept for 409s
 };
 
@@ -49,6 +52,23 @@ struct HeldEvent
   std::size_t bytes() const { return frame_start.size() + message.size(); }
 };
 using HeldEventPtr = std::shared_ptr<const HeldEvent>;
+
+// How a publish ended: held (with its event), or refused because holding it would
+// evict events a connected subscriber has not read (docs/relay-protocol.md, "Backpressure").
+struct RelayPublish
+{
+  enum class Refusal {
+    none,         // held: `event` is set
+    channel_full, // past the channel's count, byte or age bound, with unread events
+    relay_full,   // everything the relay holds would pass max_held
+  } refused = Refusal::none;
+  HeldEventPtr event; // the held event; null when refused
+  // Refused, and the previous publish checked against the same bound (this channel's,
+  // or the relay's) was held: the start of a stretch of refusals.
+  bool started_refusing = false;
+  bool channel_resumed = false; // held, and this channel's previous publish was channel_full
+  bool relay_resumed = false;   // held, and the relay's previous refusal was not followed by a hold
+};
 
 // What a subscriber reads next (see RelayHub::next).
 struct RelayBatch
@@ -107,8 +127,9 @@ private:
 };
 
 // Channels (created on first use) with per-channel backlogs bounded by count, age
-// and bytes; strictly increasing event ids; subscribers with cursors; sync-mode
-// waiters. Thread-safe; publishing never waits for subscribers.
+// and bytes, and all of them by max_held; strictly increasing event ids; subscribers
+// with cursors; sync-mode waiters. Thread-safe; publishing never waits for
+// subscribers: where it would evict what one has not read, it is refused.
 class RelayHub
 {
 public:
@@ -118,11 +139,14 @@ public:
   RelayHub& operator=(const RelayHub&) = delete;
 
   // Give `request` an id and time, build its SSE frame once (with the sync-mode `reply`
-  // path "/_rag/reply/CHANNEL/ID" when `await_reply`), append it to `channel`'s
-  // backlog, evict what falls outside the bounds (never the new event) and wake the
-  // channel's subscribers. With `await_reply` a waiter is registered before anyone
-  // can see the event; the caller must then call await_reply() for it.
-  HeldEventPtr publish(const std::string& channel, core::RelayedRequest request,
+  // path "/_rag/reply/CHANNEL/ID" when `await_reply`; at most build_bytes of bodies are
+  // serialised at once, others wait), evict what falls outside the bounds among the
+  // events every connected subscriber has read, then append it to `channel`'s backlog
+  // and wake the channel's subscribers; or refuse it when it would pass a bound with
+  // events still unread (the relay-wide bound first evicts read events anywhere). With
+  // `await_reply` a waiter is registered before anyone can see the event; the caller
+  // must then call await_reply() for a held one.
+  RelayPublish publish(const std::string& channel, core::RelayedRequest request,
                        bool await_reply = false);
 
   // Subscribe to `channel`, resuming after `last_event_id` when it is a valid id
@@ -152,6 +176,9 @@ public:
   // Return the number of channels that exist (hold events, subscribers or waiters).
   std::size_t channel_count();
 
+  // Return the bytes of the events held in all channels (what max_held bounds).
+  std::size_t held_bytes() const { return m_held.load(); }
+
   // Wake every waiting subscriber and sender: next() returns closed batches and
   // await_reply() returns shutdown from now on. Idempotent.
   void shutdown();
@@ -161,9 +188,17 @@ private:
   // does not exist and `create` is false.
   std::shared_ptr<RelayChannel> find_locked(const std::string& name, bool create,
                                             std::unique_lock<std::mutex>& lock);
-  // Drop events older than the age bound, then the oldest while over the count or
-  // byte bound (the newest always stays); the channel's lock is held.
-  void evict(RelayChannel& channel, std::int64_t now_us);
+  // Drop the oldest events that every connected subscriber has read (all of them when
+  // none is connected) while they are older than the age bound or the channel is over
+  // its count or byte bound, counting one more event of `incoming` bytes when
+  // `for_incoming` (else the newest stays); the channel's lock is held.
+  void evict(RelayChannel& channel, std::int64_t now_us, bool for_incoming = false,
+             std::size_t incoming = 0);
+  // Drop the oldest read events of any channel (those not busy) until `needed` more
+  // bytes fit in max_held, or nothing more can go; no channel lock is held.
+  void reclaim(std::size_t needed);
+  // Remove the channel's oldest event; its lock is held.
+  void drop_oldest(RelayChannel& channel);
   // Now and then: apply the age bound everywhere and forget idle, empty channels.
   void sweep(std::int64_t now_us);
   // An id that sorts after every id issued so far and before any issued later.
@@ -173,7 +208,12 @@ private:
   core::Clock& m_clock;
   core::IdSource& m_ids;
   std::atomic<std::int64_t> m_last_issued_us{0}; // time part of the newest id issued
-  std::mutex m_mutex;                            // guards the members below
+  std::atomic<std::size_t> m_held{0};            // bytes of the events in every backlog
+  std::atomic<bool> m_relay_refusing{false};     // the last publish was refused: relay_full
+  std::mutex m_build_mutex;                      // guards m_building
+  std::condition_variable m_build_done;
+  std::size_t m_building = 0; // body bytes being serialised now
+  std::mutex m_mutex;         // guards the members below
   std::map<std::string, std::shared_ptr<RelayChannel>, std::less<>> m_channels;
   std::int64_t m_last_sweep_us = 0;
   bool m_shut_down = false;

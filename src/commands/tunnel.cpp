@@ -34,6 +34,10 @@ constexpr auto k_stable_connection = std::chrono::seconds(30);
 // The first reconnect waits half to all of this (jitter); each failure doubles it.
 constexpr std::chrono::milliseconds k_backoff_base{250};
 constexpr std::chrono::milliseconds k_backoff_cap{10'000};
+// A stream that dropped at most this long after its last bytes (a rag relay sends a
+// heartbeat every 15 s by default) was ended by the relay's side, not by a tunnel that
+// slept or lost its network (those end in silence first).
+constexpr auto k_live_drop = std::chrono::seconds(20);
 
 // What Ctrl-C stops: first the stream (while a channel is being set up), then the
 // tunnel; also an interruptible wait.
@@ -220,6 +224,12 @@ Tunnel::status(const std::string& line)
   }
 }
 
+std::chrono::steady_clock::time_point
+Tunnel::now() const
+{
+  return m_hooks.now ? m_hooks.now() : std::chrono::steady_clock::now();
+}
+
 bool
 Tunnel::wait(std::chrono::milliseconds delay)
 {
@@ -243,6 +253,10 @@ Tunnel::run(std::chrono::milliseconds drain_limit)
     m_prev_id.clear();
     m_abort_reason.clear();
     m_connection_messages = 0;
+    m_connection_events = 0;
+    m_got_ready = false;
+    m_requested_id = m_resume_id;
+    m_relay_restarted = m_closed_by_relay && m_unreachable_since_close;
     const auto started = std::chrono::steady_clock::now();
     auto on_open = [this] {
       status(m_resume_id.empty() ? fmt::format("Connected to {}.", m_config.channel.display)
@@ -253,6 +267,19 @@ Tunnel::run(std::chrono::milliseconds drain_limit)
         request, on_open, [this](std::string_view bytes) { return on_bytes(bytes); });
     if (stopping()) {
       break;
+    }
+    if (end.opened) {
+      // Only a stream the relay's side ended while the tunnel was reading it, with
+      // everything in it handled, can have taken every webhook the relay held before it
+      // went down. A relay that stops does not always end its streams cleanly: a drop
+      // right after live bytes counts too.
+      const bool live =
+          end.kind == core::StreamEnd::Kind::closed ||
+          (end.kind == core::StreamEnd::Kind::failed && now() - m_last_bytes <= k_live_drop);
+      m_closed_by_relay = live && m_got_ready && m_abort_reason.empty();
+      m_unreachable_since_close = false;
+    } else {
+      m_unreachable_since_close = true;
     }
     if (!m_abort_reason.empty()) {
       end.kind = core::StreamEnd::Kind::failed;
@@ -287,6 +314,7 @@ Tunnel::run(std::chrono::milliseconds drain_limit)
 
   const std::size_t left = m_pipeline.drain(drain_limit);
   m_replies->wait_all();
+  save_state();
   if (left > 0) {
     status(fmt::format("rag: warning: {} deliveries were not finished; their events are in the "
                        "log",
@@ -295,12 +323,41 @@ Tunnel::run(std::chrono::milliseconds drain_limit)
   return outcome;
 }
 
+void
+Tunnel::save_state()
+{
+  if (m_config.state_path.empty() || m_resume_id.empty() || m_resume_id == m_saved_id) {
+    return;
+  }
+  auto written =
+      engine::write_tunnel_state(m_config.state_path, m_config.channel.display, m_resume_id);
+  if (written) {
+    m_saved_id = m_resume_id;
+  } else if (!std::exchange(m_state_warned, true)) {
+    // The log still holds the relay id of every captured webhook: warn once, go on.
+    status(fmt::format("rag: warning: {} ({})", written.error().message, written.error().hint));
+  }
+}
+
+// Return true when a `gap` right after `ready` only says that the relay restarted (its
+// backlog is new) and nothing was lost: this tunnel read the old relay's stream until
+// the relay's side ended it, could not reach the relay after that (it was down, so
+// nobody could publish), and resumes from the last id it read. Anything else (the first
+// connection of a run, a connection that went silent or timed out, a gap in the middle
+// of a stream) may have lost webhooks.
+bool
+Tunnel::gap_is_restart(const std::string& after) const
+{
+  return m_relay_restarted && !m_requested_id.empty() && after == m_requested_id;
+}
+
 bool
 Tunnel::on_bytes(std::string_view bytes)
 {
   if (stopping()) {
     return false;
   }
+  m_last_bytes = now();
   std::vector<core::SseEvent> events = m_parser->feed(bytes);
   for (const auto& event : events) {
     // Events not handled before a stop are not marked handled: the next run gets them.
@@ -330,8 +387,16 @@ Tunnel::on_message(const core::SseEvent& event)
     // nothing published in between, even before the first webhook.
     if (m_resume_id.empty() && !event.id.empty()) {
       m_resume_id = event.id;
+      // Kept for the next run too: a restart before the first webhook loses nothing.
+      save_state();
     }
+    m_got_ready = true;
+    m_connection_events = 0;
     return Outcome::handled;
+  }
+  const bool right_after_ready = m_got_ready && m_connection_events == 0;
+  if (event.event != "ping") {
+    ++m_connection_events;
   }
   if (event.event == "gap") {
     // rag relay: what was asked for is partly gone (backlog limits, a relay restart).
@@ -341,6 +406,15 @@ Tunnel::on_message(const core::SseEvent& event)
                  ? core::terminal_line(gap[key].get<std::string>())
                  : std::string("?");
     };
+    const std::string after = gap.is_object() && gap.contains("after") && gap["after"].is_string()
+                                  ? gap["after"].get<std::string>()
+                                  : std::string();
+    if (right_after_ready && gap_is_restart(after)) {
+      status(fmt::format("The relay restarted; this tunnel was connected until it stopped, so "
+                         "no webhook was missed (resuming after {}).",
+                         core::terminal_line(after)));
+      return Outcome::handled;
+    }
     status(fmt::format("rag: warning: the relay lost webhooks after {}: {}", text("after"),
                        text("message")));
     return Outcome::handled;
@@ -368,6 +442,7 @@ Tunnel::on_message(const core::SseEvent& event)
                        id.empty() ? "" : " (" + core::terminal_line(id) + ")",
                        parsed.error().message));
     mark_handled();
+    save_state(); // the log holds no relay id for a skipped message
     return Outcome::handled;
   }
   if (parsed->target.empty() || parsed->target.front() != '/') {
@@ -375,6 +450,7 @@ Tunnel::on_message(const core::SseEvent& event)
                        id.empty() ? "" : " (" + core::terminal_line(id) + ")",
                        core::terminal_line(parsed->target)));
     mark_handled();
+    save_state(); // the log holds no relay id for a skipped message
     return Outcome::handled;
   }
   if (!handle_request(std::move(*parsed), id)) {
@@ -523,7 +599,11 @@ run_tunnel(const TunnelOptions& options)
     return channel.error();
   }
   const std::string source = "tunnel:" + channel->display;
-  RAG_TRY_ASSIGN(const std::string resume_id, engine::find_resume_id(writer.path(), source));
+  RAG_TRY_ASSIGN(const std::string logged_id, engine::find_resume_id(writer.path(), source));
+  // The state file also knows where a run that received nothing had connected.
+  const std::string state_path = engine::tunnel_state_path(writer.path(), channel->display);
+  const std::string resume_id = engine::later_resume_id(
+      logged_id, engine::read_tunnel_state(state_path, channel->display, warn));
 
   core::SystemClock clock;
   core::RandomIdSource ids;
@@ -532,6 +612,10 @@ run_tunnel(const TunnelOptions& options)
   net::ForwardClient client(client_options);
   engine::PipelineOptions pipeline_options = options.pipeline;
   pipeline_options.color = util::color_enabled(stdout);
+  // Always ordered: a backlog caught up on after a reconnect or a restart arrives in one
+  // burst, and parallel deliveries to one target would reorder it (README: "once and in
+  // order"). One delivery in flight per target; different targets still run in parallel.
+  pipeline_options.ordered = true;
   // Event and delivery lines: one write() each on a terminal, batched into one write()
   // per delay when stdout is a file or a pipe. Its thread starts after the stopper's
   // (so it inherits the blocked signals), and it outlives the pipeline, the tunnel and
@@ -573,6 +657,7 @@ run_tunnel(const TunnelOptions& options)
   config.channel = *channel;
   config.token = options.token;
   config.resume_id = resume_id;
+  config.state_path = state_path;
   config.respond_back = options.respond_back;
   config.preserve_host = options.pipeline.preserve_host;
   Tunnel tunnel(std::move(config), stream, pipeline);

@@ -33,8 +33,10 @@ core::HttpRequest to_http_request(core::RelayedRequest&& relayed);
 struct TunnelConfig
 {
   engine::ChannelUrl channel;
-  std::string token;         // for subscribing and replies; may be empty
-  std::string resume_id;     // newest relay id the log holds for the channel; may be empty
+  std::string token;     // for subscribing and replies; may be empty
+  std::string resume_id; // where the previous run stopped (log or state file); may be empty
+  // Where the resume point is kept between runs (engine::tunnel_state_path); empty: nowhere.
+  std::string state_path;
   bool respond_back = false; // post the local answer to each message's reply path
   bool preserve_host = false;
   std::size_t max_pending = 1024; // deliveries in flight before reading pauses
@@ -51,6 +53,8 @@ struct TunnelHooks
   std::function<double()> random01;
   // Receives each connection-state or warning line (default: stderr).
   std::function<void(const std::string&)> status;
+  // The time now (default: std::chrono::steady_clock).
+  std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 // The tunnel's work: subscribe, turn each message into a captured and forwarded event,
@@ -90,7 +94,10 @@ private:
   void send_reply(const std::string& url, const std::string& event_id,
                   engine::SenderResponse answer);
   bool wait(std::chrono::milliseconds delay);
+  void save_state();
+  bool gap_is_restart(const std::string& after) const;
   void status(const std::string& line);
+  std::chrono::steady_clock::time_point now() const;
 
   TunnelConfig m_config;
   core::EventStream& m_stream;
@@ -105,6 +112,17 @@ private:
   engine::HandledIds m_handled;
   std::string m_abort_reason; // why the reader dropped the connection
   std::uint64_t m_connection_messages = 0;
+  std::uint64_t m_connection_events = 0;              // SSE events since `ready` on this connection
+  bool m_got_ready = false;                           // this connection's `ready` arrived
+  std::chrono::steady_clock::time_point m_last_bytes; // when the stream last sent something
+  std::string m_requested_id;                         // the Last-Event-ID this connection asked for
+  // The last connection that opened was ended by the relay while the tunnel was reading
+  // it, and the relay could not be reached after that: the relay went down.
+  bool m_closed_by_relay = false;
+  bool m_unreachable_since_close = false;
+  bool m_relay_restarted = false; // both held when this connection was made
+  std::string m_saved_id;         // the resume point last written to the state file
+  bool m_state_warned = false;
   std::uint64_t m_received = 0;
   std::uint64_t m_skipped = 0;
 

@@ -1,11 +1,16 @@
 #include "engine/handled_ids.hpp"
 
 #include "core/event_log.hpp"
+#include "core/json_bounded.hpp"
 #include "core/record_json.hpp"
+#include "util/file.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <variant>
 
 namespace rag::engine {
@@ -13,6 +18,18 @@ namespace rag::engine {
 namespace {
 
 constexpr std::string_view k_crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+// A state file is a few hundred bytes; anything much bigger is not ours.
+constexpr std::size_t k_max_state_size = 64 * 1024;
+// File names stay well under NAME_MAX (255); the channel inside the file tells apart
+// two channels whose names agree this far.
+constexpr std::size_t k_max_state_name = 200;
+
+bool
+is_name_byte(char c)
+{
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-';
+}
 
 } // namespace
 
@@ -39,6 +56,80 @@ find_resume_id(const std::string& log_path, const std::string& source)
   };
   RAG_TRY(reader.for_each_record_reverse(on_record, raw));
   return found;
+}
+
+std::string
+tunnel_state_path(const std::string& log_path, const std::string& channel)
+{
+  std::string name;
+  for (const char c : channel.substr(0, k_max_state_name)) {
+    name += is_name_byte(c) ? c : '_';
+  }
+  return util::directory_of(log_path) + "/tunnel/" + name + ".json";
+}
+
+std::string
+read_tunnel_state(const std::string& path, const std::string& channel,
+                  const std::function<void(const std::string&)>& warn)
+{
+  std::string text;
+  if (const int err = util::read_file(path, k_max_state_size, text); err != 0) {
+    if (err != ENOENT) {
+      warn(
+          fmt::format("cannot read the tunnel's resume point {}: {}", path, util::errno_text(err)));
+    }
+    return {};
+  }
+  const auto state = core::parse_json_bounded<nlohmann::json>(text);
+  const auto field = [&state](const char* key) {
+    return state.is_object() && state.contains(key) && state[key].is_string()
+               ? state[key].get<std::string>()
+               : std::string();
+  };
+  if (!state.is_object()) {
+    warn(fmt::format("ignoring the tunnel's resume point {}: not a JSON object", path));
+    return {};
+  }
+  if (field("channel") != channel) {
+    return {}; // another channel whose file name is the same
+  }
+  return field("resume_id");
+}
+
+Result<void>
+write_tunnel_state(const std::string& path, const std::string& channel,
+                   const std::string& resume_id)
+{
+  const std::string dir = util::directory_of(path);
+  std::string failed;
+  if (const int err = util::make_directories(dir, 0700, failed); err != 0) {
+    return error(fmt::format("cannot create {}: {}", failed, util::errno_text(err)),
+                 "check the permissions of the log's directory");
+  }
+  RAG_TRY_ASSIGN(util::TempFile temp, util::TempFile::create_beside(path, "tmp"));
+  nlohmann::json state = {{"channel", channel}, {"resume_id", resume_id}};
+  const std::string text = state.dump() + "\n";
+  int err = util::write_all(temp.fd(), text) ? 0 : errno;
+  if (err == 0) {
+    err = temp.finish();
+  }
+  if (err == 0) {
+    err = temp.rename_over(path);
+  }
+  if (err != 0) {
+    return error(fmt::format("cannot write {}: {}", path, util::errno_text(err)),
+                 "check the free space and permissions of the log's directory");
+  }
+  return {};
+}
+
+std::string
+later_resume_id(const std::string& from_log, const std::string& from_state)
+{
+  if (is_rag_id(from_log) && is_rag_id(from_state)) {
+    return std::max(from_log, from_state);
+  }
+  return from_log.empty() ? from_state : from_log;
 }
 
 bool

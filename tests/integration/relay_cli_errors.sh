@@ -18,6 +18,8 @@ usage_fails "a bad backlog age" --backlog-age 5x
 usage_fails "a zero backlog" --backlog 0
 usage_fails "a bad size" --max-body lots
 usage_fails "a tiny backlog budget" --backlog-bytes 10
+usage_fails "a tiny relay-wide budget" --max-held 10
+usage_fails "a bad relay-wide budget" --max-held lots
 usage_fails "a zero heartbeat" --heartbeat 0s
 usage_fails "a bad sync timeout" --sync-timeout soon
 usage_fails "a public URL that is not http" --public-url ftp://relay.example.com

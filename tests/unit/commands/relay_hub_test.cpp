@@ -22,6 +22,7 @@ using commands::HeldEventPtr;
 using commands::RelayAwait;
 using commands::RelayHub;
 using commands::RelayHubOptions;
+using commands::RelayPublish;
 using commands::ReplyOutcome;
 
 namespace {
@@ -90,11 +91,11 @@ TEST_CASE("relay hub: publish gives increasing ids and a frame with the whole re
   RelayHub hub({}, f.clock, f.ids);
   std::string last;
   for (int i = 0; i < 50; ++i) {
-    const auto event = hub.publish(i % 2 ? "a" : "b", request("/n" + std::to_string(i)));
+    const auto event = hub.publish(i % 2 ? "a" : "b", request("/n" + std::to_string(i))).event;
     CHECK(event->id > last); // the clock stands still: ids still strictly increase
     last = event->id;
   }
-  const auto event = hub.publish("a", request("/x?y=1", std::string("\0\xff", 2)));
+  const auto event = hub.publish("a", request("/x?y=1", std::string("\0\xff", 2))).event;
   CHECK(event->method == "POST");
   CHECK(event->target == "/x?y=1");
   CHECK(event->body_size == 2);
@@ -106,7 +107,7 @@ TEST_CASE("relay hub: publish gives increasing ids and a frame with the whole re
   CHECK(decoded.remote == "127.0.0.1:1");
   CHECK(decoded.reply.empty());
 
-  const auto sync = hub.publish("a", request("/s"), true);
+  const auto sync = hub.publish("a", request("/s"), true).event;
   CHECK(decode(sync).reply == "/_rag/reply/a/" + sync->id);
   CHECK(hub.post_reply("a", sync->id, {200, {}, ""}) == ReplyOutcome::accepted);
   CHECK(hub.await_reply("a", sync->id, 0ms).kind == RelayAwait::Kind::reply);
@@ -117,7 +118,7 @@ TEST_CASE("relay hub: an event is serialised once, and each kind of subscriber r
   Fixture f;
   RelayHub hub({}, f.clock, f.ids);
   const std::string body = R"({"action":"opened","n":[1,2,3]})";
-  const auto event = hub.publish("a", request("/gh?x=1", body));
+  const auto event = hub.publish("a", request("/gh?x=1", body)).event;
   const auto smee = decode(event, {});
   CHECK(smee.form == core::RelayedRequest::Form::body);
   CHECK(smee.body == body);
@@ -150,10 +151,10 @@ TEST_CASE("relay hub: a 50000-deep JSON body is published without a crash")
   Fixture f;
   RelayHub hub({}, f.clock, f.ids);
   const std::string deep = std::string(50000, '[') + std::string(50000, ']');
-  const auto event = hub.publish("a", request("/", deep));
+  const auto event = hub.publish("a", request("/", deep)).event;
   CHECK(decode(event).body == deep);
   CHECK(decode(event, {}).body == "{}"); // smee's `body`: not JSON within the cap
-  const auto next = hub.publish("a", request("/", R"({"ok":true})"));
+  const auto next = hub.publish("a", request("/", R"({"ok":true})")).event;
   CHECK(decode(next, {}).body == R"({"ok":true})");
 }
 
@@ -161,7 +162,7 @@ TEST_CASE("relay hub: a live subscriber gets what comes after its ready position
 {
   Fixture f;
   RelayHub hub({}, f.clock, f.ids);
-  const auto before = hub.publish("other", request("/before"));
+  const auto before = hub.publish("other", request("/before")).event;
   auto sub = hub.subscribe("chan");
   // An empty channel's position sorts after every id issued so far...
   CHECK(sub->ready_id() > before->id);
@@ -170,7 +171,7 @@ TEST_CASE("relay hub: a live subscriber gets what comes after its ready position
 
   std::vector<std::string> published;
   for (int i = 0; i < 5; ++i) {
-    published.push_back(hub.publish("chan", request("/" + std::to_string(i)))->id);
+    published.push_back(hub.publish("chan", request("/" + std::to_string(i))).event->id);
   }
   // ...and before every id issued later.
   CHECK(sub->ready_id() < published.front());
@@ -197,7 +198,7 @@ TEST_CASE("relay hub: next() wakes up for a publish from another thread")
   auto sub = hub.subscribe("chan");
   auto reader = std::async(std::launch::async, [&] { return hub.next(*sub, 30s); });
   CHECK(reader.wait_for(20ms) == std::future_status::timeout);
-  const auto event = hub.publish("chan", request("/"));
+  const auto event = hub.publish("chan", request("/")).event;
   REQUIRE(reader.wait_for(10s) == std::future_status::ready);
   CHECK(ids_of(reader.get().events) == std::vector<std::string>{event->id});
 }
@@ -214,7 +215,7 @@ TEST_CASE("relay hub: Last-Event-ID resumes with everything newer, in order, onc
   std::vector<std::string> published;
   for (int i = 0; i < 20; ++i) {
     f.clock.advance(1ms);
-    published.push_back(hub.publish("chan", request("/" + std::to_string(i)))->id);
+    published.push_back(hub.publish("chan", request("/" + std::to_string(i))).event->id);
   }
   auto sub = hub.subscribe("chan", ready);
   CHECK(sub->ready_id() == ready); // a drop before the replay resumes from the same point
@@ -239,7 +240,7 @@ TEST_CASE("relay hub: Last-Event-ID resumes with everything newer, in order, onc
   // An id from the future cannot make the subscriber skip what comes next.
   auto future = hub.subscribe("chan", "evt_ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
   CHECK(future->ready_id() == published.back());
-  const auto next = hub.publish("chan", request("/next"));
+  const auto next = hub.publish("chan", request("/next")).event;
   CHECK(ids_of(hub.next(*future, 0ms).events) == std::vector<std::string>{next->id});
 }
 
@@ -252,7 +253,7 @@ TEST_CASE("relay hub: the backlog is bounded by count and the newest always stay
   const std::string start = hub.subscribe("chan")->ready_id();
   std::vector<std::string> published;
   for (int i = 0; i < 8; ++i) {
-    published.push_back(hub.publish("chan", request("/" + std::to_string(i)))->id);
+    published.push_back(hub.publish("chan", request("/" + std::to_string(i))).event->id);
   }
   CHECK(ids_of(hub.recent("chan", 100)) ==
         std::vector<std::string>(published.rbegin(), published.rbegin() + 5));
@@ -279,7 +280,7 @@ TEST_CASE("relay hub: the backlog is bounded by bytes")
   options.backlog_bytes = 20'000;
   RelayHub hub(options, f.clock, f.ids);
   for (int i = 0; i < 10; ++i) {
-    (void)hub.publish("chan", request("/", std::string(3000, 'x')));
+    (void)hub.publish("chan", request("/", std::string(3000, 'x'))).event;
   }
   const auto held = hub.recent("chan", 100);
   std::size_t bytes = 0;
@@ -291,7 +292,7 @@ TEST_CASE("relay hub: the backlog is bounded by bytes")
   CHECK(held.size() < 10);
 
   // One event bigger than the whole budget is still held (until the next one).
-  const auto big = hub.publish("chan", request("/", std::string(50'000, 'y')));
+  const auto big = hub.publish("chan", request("/", std::string(50'000, 'y'))).event;
   CHECK(ids_of(hub.recent("chan", 100)) == std::vector<std::string>{big->id});
 }
 
@@ -302,11 +303,11 @@ TEST_CASE("relay hub: the backlog is bounded by age")
   options.backlog_age_us = 60'000'000;
   RelayHub hub(options, f.clock, f.ids);
   const std::string start = hub.subscribe("chan")->ready_id();
-  const auto old_event = hub.publish("chan", request("/old"));
+  const auto old_event = hub.publish("chan", request("/old")).event;
   f.clock.advance(30s);
-  const auto newer = hub.publish("chan", request("/newer"));
+  const auto newer = hub.publish("chan", request("/newer")).event;
   f.clock.advance(31s); // the first is now 61 s old
-  const auto newest = hub.publish("chan", request("/newest"));
+  const auto newest = hub.publish("chan", request("/newest")).event;
   CHECK(ids_of(hub.recent("chan", 10)) == std::vector<std::string>{newest->id, newer->id});
   auto sub = hub.subscribe("chan", start);
   CHECK(sub->gap());
@@ -316,7 +317,7 @@ TEST_CASE("relay hub: the backlog is bounded by age")
   // channel itself.
   sub.reset();
   f.clock.advance(2min);
-  (void)hub.publish("elsewhere", request("/")); // triggers the sweep
+  (void)hub.publish("elsewhere", request("/")).event; // triggers the sweep
   CHECK(hub.recent("chan", 10).empty());
   CHECK(hub.channel_count() == 1);
   // A channel made again after an id it never saw warns about a possible gap.
@@ -325,7 +326,8 @@ TEST_CASE("relay hub: the backlog is bounded by age")
   (void)old_event;
 }
 
-TEST_CASE("relay hub: a subscriber that falls behind the backlog is told about the gap")
+TEST_CASE("relay hub: past the count bound, publishes are refused rather than evicting unread "
+          "events, and accepted again once the subscriber reads")
 {
   Fixture f;
   RelayHubOptions options;
@@ -334,17 +336,131 @@ TEST_CASE("relay hub: a subscriber that falls behind the backlog is told about t
   auto slow = hub.subscribe("chan");
   auto fast = hub.subscribe("chan");
   std::vector<std::string> published;
+  int refused = 0;
   for (int i = 0; i < 25; ++i) {
-    published.push_back(hub.publish("chan", request("/"))->id);
-    // The fast one keeps up and never sees a gap.
-    auto batch = hub.next(*fast, 0ms);
-    CHECK_FALSE(batch.gap);
-    CHECK(ids_of(batch.events) == std::vector<std::string>{published.back()});
+    const auto outcome = hub.publish("chan", request("/"));
+    if (outcome.event) {
+      CHECK(outcome.refused == RelayPublish::Refusal::none);
+      published.push_back(outcome.event->id);
+    } else {
+      CHECK(outcome.refused == RelayPublish::Refusal::channel_full);
+      // One start of refusing, not one per request.
+      CHECK(outcome.started_refusing == (refused == 0));
+      ++refused;
+    }
+    // The fast one keeps up; the slow one holds the backlog.
+    CHECK_FALSE(hub.next(*fast, 0ms).gap);
   }
+  CHECK(published.size() == 10);
+  CHECK(refused == 15);
+  // Everything that was held reaches the slow subscriber, without a gap.
   auto batch = hub.next(*slow, 0ms);
-  CHECK(batch.gap);
-  CHECK(ids_of(batch.events) == std::vector<std::string>(published.end() - 10, published.end()));
-  CHECK_FALSE(hub.next(*slow, 0ms).gap);
+  CHECK_FALSE(batch.gap);
+  CHECK(ids_of(batch.events) == published);
+
+  // It has read them: they may go now, and publishing resumes.
+  const auto again = hub.publish("chan", request("/again"));
+  REQUIRE(again.event);
+  CHECK(again.channel_resumed);
+  CHECK_FALSE(again.relay_resumed);
+  CHECK(hub.recent("chan", 100).size() == 10); // the oldest read one made room
+  CHECK(ids_of(hub.next(*slow, 0ms).events) == std::vector<std::string>{again.event->id});
+  const auto later = hub.publish("chan", request("/later"));
+  REQUIRE(later.event);
+  CHECK_FALSE(later.channel_resumed);
+}
+
+TEST_CASE("relay hub: the byte and age bounds refuse publishes while a subscriber has not read")
+{
+  Fixture f;
+  RelayHubOptions options;
+  options.backlog_bytes = 20'000;
+  options.backlog_age_us = 60'000'000;
+  RelayHub hub(options, f.clock, f.ids);
+  auto sub = hub.subscribe("chan");
+  std::vector<std::string> published;
+  for (int i = 0; i < 10; ++i) {
+    const auto outcome = hub.publish("chan", request("/", std::string(3000, 'x')));
+    if (outcome.event) {
+      published.push_back(outcome.event->id);
+    } else {
+      CHECK(outcome.refused == RelayPublish::Refusal::channel_full);
+    }
+  }
+  CHECK(published.size() >= 2);
+  CHECK(published.size() < 10);
+  CHECK(ids_of(hub.next(*sub, 0ms).events) == published);
+
+  // Unread and older than the age: kept, and publishing is refused.
+  const auto old_event = hub.publish("chan", request("/old"));
+  REQUIRE(old_event.event);
+  f.clock.advance(61s);
+  const auto refused = hub.publish("chan", request("/new"));
+  CHECK(refused.refused == RelayPublish::Refusal::channel_full);
+  CHECK(ids_of(hub.next(*sub, 0ms).events) == std::vector<std::string>{old_event.event->id});
+  CHECK(hub.publish("chan", request("/new")).event);
+}
+
+TEST_CASE("relay hub: a channel without subscribers still evicts its oldest")
+{
+  Fixture f;
+  RelayHubOptions options;
+  options.backlog_count = 5;
+  RelayHub hub(options, f.clock, f.ids);
+  for (int i = 0; i < 20; ++i) {
+    const auto outcome = hub.publish("chan", request("/"));
+    CHECK(outcome.refused == RelayPublish::Refusal::none);
+  }
+  CHECK(hub.recent("chan", 100).size() == 5);
+}
+
+TEST_CASE("relay hub: the relay-wide bound refuses publishes on every channel until read")
+{
+  Fixture f;
+  RelayHubOptions options;
+  options.max_held = 100'000;
+  RelayHub hub(options, f.clock, f.ids);
+  auto a = hub.subscribe("a");
+  auto b = hub.subscribe("b");
+  const std::string body(10'000, 'x');
+  std::size_t held = 0;
+  bool refused = false;
+  for (int i = 0; i < 20 && !refused; ++i) {
+    const auto outcome = hub.publish(i % 2 ? "a" : "b", request("/", body));
+    if (outcome.event) {
+      ++held;
+    } else {
+      CHECK(outcome.refused == RelayPublish::Refusal::relay_full);
+      CHECK(outcome.started_refusing);
+      refused = true;
+    }
+  }
+  REQUIRE(refused);
+  CHECK(hub.held_bytes() <= options.max_held);
+  // Another channel, even one without subscribers, cannot take more either...
+  const auto elsewhere = hub.publish("c", request("/", body));
+  CHECK(elsewhere.refused == RelayPublish::Refusal::relay_full);
+  CHECK_FALSE(elsewhere.started_refusing); // once, not per request
+  CHECK(hub.next(*b, 0ms).events.size() + hub.next(*a, 0ms).events.size() == held);
+  // ...until the subscribers read: then read events make room.
+  const auto after = hub.publish("c", request("/", body));
+  REQUIRE(after.event);
+  CHECK(after.relay_resumed);
+  CHECK(hub.held_bytes() <= options.max_held);
+}
+
+TEST_CASE("relay hub: the relay-wide bound evicts from channels nobody subscribes to")
+{
+  Fixture f;
+  RelayHubOptions options;
+  options.max_held = 100'000;
+  RelayHub hub(options, f.clock, f.ids);
+  const std::string body(10'000, 'x');
+  for (int i = 0; i < 50; ++i) {
+    const auto outcome = hub.publish("c" + std::to_string(i), request("/", body));
+    CHECK(outcome.refused == RelayPublish::Refusal::none);
+    CHECK(hub.held_bytes() <= options.max_held);
+  }
 }
 
 TEST_CASE("relay hub: a relay restart is a possible gap for resuming subscribers")
@@ -353,11 +469,11 @@ TEST_CASE("relay hub: a relay restart is a possible gap for resuming subscribers
   std::string seen;
   {
     RelayHub first({}, f.clock, f.ids);
-    seen = first.publish("chan", request("/"))->id;
+    seen = first.publish("chan", request("/")).event->id;
   }
   f.clock.advance(1s);
   RelayHub second({}, f.clock, f.ids);
-  const auto after = second.publish("chan", request("/"));
+  const auto after = second.publish("chan", request("/")).event;
   auto sub = second.subscribe("chan", seen);
   CHECK(sub->gap());
   CHECK(ids_of(second.next(*sub, 0ms).events) == std::vector<std::string>{after->id});
@@ -369,7 +485,7 @@ TEST_CASE("relay hub: sync replies: first wins, later ones conflict, strays are 
 {
   Fixture f;
   RelayHub hub({}, f.clock, f.ids);
-  const auto event = hub.publish("chan", request("/"), true);
+  const auto event = hub.publish("chan", request("/"), true).event;
   auto sender =
       std::async(std::launch::async, [&] { return hub.await_reply("chan", event->id, 30s); });
   CHECK(sender.wait_for(20ms) == std::future_status::timeout);
@@ -384,7 +500,7 @@ TEST_CASE("relay hub: sync replies: first wins, later ones conflict, strays are 
   CHECK(hub.post_reply("chan", event->id, {500, {}, ""}) == ReplyOutcome::duplicate);
 
   // Two replies before the sender looks: the first one is what it gets.
-  const auto quick = hub.publish("chan", request("/"), true);
+  const auto quick = hub.publish("chan", request("/"), true).event;
   CHECK(hub.post_reply("chan", quick->id, {202, {}, "first"}) == ReplyOutcome::accepted);
   CHECK(hub.post_reply("chan", quick->id, {203, {}, "second"}) == ReplyOutcome::duplicate);
   const RelayAwait quick_answer = hub.await_reply("chan", quick->id, 0ms);
@@ -392,11 +508,11 @@ TEST_CASE("relay hub: sync replies: first wins, later ones conflict, strays are 
   CHECK(quick_answer.reply.body == "first");
 
   // No reply in time: the sender times out, and a late reply finds nobody.
-  const auto late = hub.publish("chan", request("/"), true);
+  const auto late = hub.publish("chan", request("/"), true).event;
   CHECK(hub.await_reply("chan", late->id, 10ms).kind == RelayAwait::Kind::timeout);
   CHECK(hub.post_reply("chan", late->id, {200, {}, ""}) == ReplyOutcome::not_waiting);
   // Events published without a waiter, unknown ids and channels are not waiting.
-  const auto plain = hub.publish("chan", request("/"));
+  const auto plain = hub.publish("chan", request("/")).event;
   CHECK(hub.post_reply("chan", plain->id, {200, {}, ""}) == ReplyOutcome::not_waiting);
   CHECK(hub.post_reply("nope", plain->id, {200, {}, ""}) == ReplyOutcome::not_waiting);
   CHECK(hub.post_reply("chan", "evt_x", {200, {}, ""}) == ReplyOutcome::not_waiting);
@@ -409,7 +525,7 @@ TEST_CASE("relay hub: shutdown wakes subscribers and waiting senders")
   Fixture f;
   RelayHub hub({}, f.clock, f.ids);
   auto sub = hub.subscribe("chan");
-  const auto event = hub.publish("chan", request("/"), true);
+  const auto event = hub.publish("chan", request("/"), true).event;
   CHECK(hub.next(*sub, 0ms).events.size() == 1);
   auto reader = std::async(std::launch::async, [&] { return hub.next(*sub, 60s); });
   auto sender =
@@ -464,7 +580,7 @@ TEST_CASE("relay hub: concurrent publishers and subscribers: all events, in orde
   for (int p = 0; p < k_publishers; ++p) {
     publishers.emplace_back([&hub, p] {
       for (int i = 0; i < k_each; ++i) {
-        (void)hub.publish("chan", request("/p" + std::to_string(p)));
+        (void)hub.publish("chan", request("/p" + std::to_string(p))).event;
       }
     });
   }

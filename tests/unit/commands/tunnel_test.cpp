@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ public:
   };
   std::vector<Post> posts;
   std::mutex mutex;
+  // Called with each chunk's index before the chunk is fed (what a test checks or changes
+  // meanwhile), and with the number of chunks after the last one.
+  std::function<void(std::size_t)> on_chunk;
 
   core::StreamEnd subscribe(const core::StreamRequest& request, const OpenFn& on_open,
                             const BytesFn& on_bytes) override
@@ -66,11 +70,17 @@ public:
     if (connection.opens) {
       end.opened = true;
       on_open();
-      for (const auto& chunk : connection.chunks) {
-        if (!on_bytes(chunk)) {
+      for (std::size_t i = 0; i < connection.chunks.size(); ++i) {
+        if (on_chunk) {
+          on_chunk(i);
+        }
+        if (!on_bytes(connection.chunks[i])) {
           stopped.opened = true;
           return stopped;
         }
+      }
+      if (on_chunk) {
+        on_chunk(connection.chunks.size());
       }
     }
     return end;
@@ -131,6 +141,7 @@ struct Rig
   commands::TunnelConfig config;
   engine::PipelineOptions pipeline_options;
   double random = 0.5;
+  std::chrono::steady_clock::time_point now{}; // what the tunnel's clock says
 
   Rig()
   {
@@ -163,6 +174,7 @@ struct Rig
       return true;
     };
     hooks.random01 = [this] { return random; };
+    hooks.now = [this] { return now; };
     hooks.status = [this](const std::string& line) {
       std::lock_guard lock(mutex);
       statuses.push_back(line);
@@ -618,4 +630,168 @@ TEST_CASE("tunnel: a message or gap nested 50000 deep is skipped, and the next o
   REQUIRE(events.size() == 1);
   CHECK(events[0].target == "/after");
   REQUIRE(rig.client.sent.size() == 1);
+}
+
+TEST_CASE("tunnel: the resume point is kept in the state file from the ready event on")
+{
+  Rig rig;
+  rig.config.state_path = engine::tunnel_state_path(rig.log.path, k_channel);
+  const auto warn = [](const std::string& message) { FAIL_CHECK(message); };
+  SUBCASE("a run that received nothing keeps where it connected")
+  {
+    Connection first;
+    first.chunks = {ready(rag_id(4))};
+    first.end.kind = core::StreamEnd::Kind::stopped;
+    rig.stream.script = {first};
+    REQUIRE(rig.run().ok());
+    CHECK(engine::read_tunnel_state(rig.config.state_path, k_channel, warn) == rag_id(4));
+  }
+  SUBCASE("written at ready, before any webhook, then the last handled id at the end")
+  {
+    Connection first;
+    first.chunks = {ready(rag_id(4))};
+    first.end = closed();
+    Connection second;
+    second.chunks = {ready(rag_id(4)), rag_message(rag_id(6))};
+    second.end.kind = core::StreamEnd::Kind::stopped;
+    rig.stream.script = {first, second};
+    REQUIRE(rig.run().ok());
+    REQUIRE(rig.stream.requests.size() == 2);
+    CHECK(rig.stream.requests[1].last_event_id == rag_id(4));
+    CHECK(engine::read_tunnel_state(rig.config.state_path, k_channel, warn) == rag_id(6));
+  }
+  SUBCASE("a state file that cannot be written is one warning, and the tunnel goes on")
+  {
+    std::filesystem::create_directories(rig.config.state_path); // a directory in its place
+    Connection first;
+    first.chunks = {ready(rag_id(4)), rag_message(rag_id(5))};
+    first.end = closed();
+    Connection second;
+    second.chunks = {ready(rag_id(5)), rag_message(rag_id(6))};
+    second.end.kind = core::StreamEnd::Kind::stopped;
+    rig.stream.script = {first, second};
+    REQUIRE(rig.run().ok());
+    CHECK(rig.received == 2);
+    int warnings = 0;
+    for (const auto& line : rig.statuses) {
+      warnings += line.find("rag: warning: cannot write") != std::string::npos ? 1 : 0;
+    }
+    CHECK(warnings == 1);
+  }
+}
+
+TEST_CASE("tunnel: a crash right after connecting still resumes from the ready id next run")
+{
+  // The state file is written when `ready` arrives, not only when run() returns.
+  Rig rig;
+  rig.config.state_path = engine::tunnel_state_path(rig.log.path, k_channel);
+  std::string during;
+  Connection first;
+  first.chunks = {ready(rag_id(4)), ": comment\n\n"};
+  first.end.kind = core::StreamEnd::Kind::stopped;
+  rig.stream.script = {first};
+  rig.stream.on_chunk = [&](std::size_t index) {
+    if (index == 1) {
+      during =
+          engine::read_tunnel_state(rig.config.state_path, k_channel, [](const std::string&) {});
+    }
+  };
+  REQUIRE(rig.run().ok());
+  CHECK(during == rag_id(4));
+}
+
+namespace {
+
+std::string
+gap(const std::string& after)
+{
+  return frame("", "gap",
+               R"({"after":")" + after +
+                   R"(","message":"events after this id were dropped by the relay: backlog )"
+                   R"(limits, or a restart"})");
+}
+
+Connection
+unreachable()
+{
+  Connection down;
+  down.opens = false;
+  down.end.kind = core::StreamEnd::Kind::failed;
+  down.end.message = "connection refused";
+  return down;
+}
+
+} // namespace
+
+TEST_CASE("tunnel: a relay restart while connected is no loss; a gap otherwise is a warning")
+{
+  const std::string warning = "rag: warning: the relay lost webhooks after";
+  Rig rig;
+  Connection live;
+  live.chunks = {ready(rag_id(2)), rag_message(rag_id(3))};
+  live.end = closed();
+  Connection after_restart;
+  after_restart.chunks = {ready(rag_id(3)), gap(rag_id(3)), rag_message(rag_id(5))};
+  after_restart.end.kind = core::StreamEnd::Kind::stopped;
+
+  SUBCASE("the relay ended the stream, was down, came back: nothing was published meanwhile")
+  {
+    rig.stream.script = {live, unreachable(), unreachable(), after_restart};
+    REQUIRE(rig.run().ok());
+    CHECK_FALSE(rig.status_contains(warning));
+    CHECK(rig.status_contains("The relay restarted"));
+    CHECK(rig.received == 2);
+  }
+  SUBCASE("the first connection of a run: what the relay held before may be gone")
+  {
+    rig.config.resume_id = rag_id(3);
+    rig.stream.script = {after_restart};
+    REQUIRE(rig.run().ok());
+    CHECK(rig.status_contains(warning + " " + rag_id(3)));
+  }
+  SUBCASE("the relay dropped the connection right after live bytes, then was down")
+  {
+    live.end.kind = core::StreamEnd::Kind::failed;
+    live.end.message = "connection lost";
+    rig.stream.script = {live, unreachable(), after_restart};
+    REQUIRE(rig.run().ok());
+    CHECK_FALSE(rig.status_contains(warning));
+    CHECK(rig.status_contains("The relay restarted"));
+  }
+  SUBCASE("the stream failed after a silence (a timeout, the laptop slept): the relay may "
+          "have gone on")
+  {
+    live.end.kind = core::StreamEnd::Kind::failed;
+    live.end.message = "connection lost";
+    // After the first connection's last chunk the clock jumps: the drop came later.
+    rig.stream.on_chunk = [&rig, chunks = live.chunks.size()](std::size_t index) {
+      if (rig.stream.requests.size() == 1 && index == chunks) {
+        rig.now += 25s;
+      }
+    };
+    rig.stream.script = {live, unreachable(), after_restart};
+    REQUIRE(rig.run().ok());
+    CHECK(rig.status_contains(warning));
+  }
+  SUBCASE("reconnected at once (the relay was never down): the gap is eviction")
+  {
+    rig.stream.script = {live, after_restart};
+    REQUIRE(rig.run().ok());
+    CHECK(rig.status_contains(warning));
+  }
+  SUBCASE("a gap after another id than the tunnel's own")
+  {
+    after_restart.chunks[1] = gap(rag_id(1));
+    rig.stream.script = {live, unreachable(), after_restart};
+    REQUIRE(rig.run().ok());
+    CHECK(rig.status_contains(warning));
+  }
+  SUBCASE("a gap in the middle of a stream: a slow tunnel fell behind the backlog")
+  {
+    // Even one naming the id the tunnel resumed from.
+    after_restart.chunks = {ready(rag_id(3)), rag_message(rag_id(4)), gap(rag_id(3))};
+    rig.stream.script = {live, unreachable(), after_restart};
+    REQUIRE(rig.run().ok());
+    CHECK(rig.status_contains(warning));
+  }
 }

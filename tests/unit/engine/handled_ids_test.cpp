@@ -6,7 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 using namespace rag;
 
@@ -80,4 +83,59 @@ TEST_CASE("handled ids: resume after the newest relay id the log holds for this 
   CHECK(*engine::find_resume_id(log.path, "tunnel:" + k_channel) == "r3");
   CHECK(*engine::find_resume_id(log.path, "tunnel:https://smee.io/other") == "r2");
   CHECK(*engine::find_resume_id(log.path, "tunnel:https://smee.io/none") == "");
+}
+
+TEST_CASE("handled ids: the tunnel's state file beside the log, one per channel")
+{
+  test::TempLog log;
+  const std::string dir = log.dir.path();
+  const std::string path = engine::tunnel_state_path(log.path, k_channel);
+  CHECK(path == dir + "/tunnel/http___relay.test_8080_hooks_chan-1.json");
+  CHECK(engine::tunnel_state_path("events.jsonl", "https://a/b") == "./tunnel/https___a_b.json");
+  // Long channel URLs give names within NAME_MAX.
+  const std::string long_path =
+      engine::tunnel_state_path(log.path, "https://a/" + std::string(500, 'x'));
+  CHECK(long_path.size() - (dir.size() + 8) <= 210);
+
+  std::vector<std::string> warnings;
+  const auto warn = [&](const std::string& message) { warnings.push_back(message); };
+  CHECK(engine::read_tunnel_state(path, k_channel, warn) == ""); // none yet, no warning
+  CHECK(warnings.empty());
+
+  REQUIRE(engine::write_tunnel_state(path, k_channel, rag_id(3)).ok());
+  CHECK(std::filesystem::status(dir + "/tunnel").permissions() ==
+        std::filesystem::perms::owner_all);
+  CHECK(engine::read_tunnel_state(path, k_channel, warn) == rag_id(3));
+  REQUIRE(engine::write_tunnel_state(path, k_channel, rag_id(4)).ok()); // replaced in place
+  CHECK(engine::read_tunnel_state(path, k_channel, warn) == rag_id(4));
+  // A channel whose file name is the same (":" and "/" both become "_") is not this one.
+  CHECK(engine::read_tunnel_state(path, "http://relay.test_8080/hooks/chan-1", warn) == "");
+  CHECK(warnings.empty());
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir + "/tunnel")) {
+    ++files;
+  }
+  CHECK(files == 1); // no temporary file left behind
+
+  for (const std::string& bad :
+       std::vector<std::string>{"", "not json", "[1,2]", std::string(100000, '[')}) {
+    std::ofstream(path, std::ios::trunc) << bad;
+    warnings.clear();
+    CHECK(engine::read_tunnel_state(path, k_channel, warn) == "");
+    CHECK(warnings.size() == 1);
+  }
+  std::ofstream(path, std::ios::trunc) << R"({"channel":")" << k_channel << R"(","resume_id":7})";
+  CHECK(engine::read_tunnel_state(path, k_channel, warn) == "");
+}
+
+TEST_CASE("handled ids: the later of the log's and the state file's resume points")
+{
+  CHECK(engine::later_resume_id(rag_id(3), rag_id(5)) == rag_id(5));
+  CHECK(engine::later_resume_id(rag_id(5), rag_id(3)) == rag_id(5));
+  CHECK(engine::later_resume_id("", rag_id(3)) == rag_id(3));
+  CHECK(engine::later_resume_id(rag_id(3), "") == rag_id(3));
+  CHECK(engine::later_resume_id("", "") == "");
+  // Ids that do not sort by time: the log names a webhook that was handled.
+  CHECK(engine::later_resume_id("smee-1", "smee-2") == "smee-1");
+  CHECK(engine::later_resume_id("", "smee-2") == "smee-2");
 }
