@@ -85,7 +85,7 @@ add_export(CLI::App& app)
     options->format = name == "har"    ? commands::ExportFormat::har
                       : name == "curl" ? commands::ExportFormat::curl
                                        : commands::ExportFormat::jsonl;
-    return commands::run_export(*options);
+    return commands::run_export(*options, terminal_console());
   };
 }
 

@@ -93,7 +93,7 @@ add_inspect(CLI::App& app)
       RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text));
       options->verify.push_back(std::move(spec));
     }
-    return commands::run_inspect(*options);
+    return commands::run_inspect(*options, terminal_console());
   };
 }
 

@@ -95,7 +95,7 @@ add_trigger(CLI::App& app)
 
   return [args]() -> Result<int> {
     RAG_TRY_ASSIGN(const commands::TriggerOptions options, make_options(*args));
-    return commands::run_trigger(options);
+    return commands::run_trigger(options, terminal_console());
   };
 }
 

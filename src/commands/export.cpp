@@ -20,6 +20,8 @@
 
 #include <fmt/core.h>
 
+#include <optional>
+
 namespace rag::commands {
 
 namespace {
@@ -47,12 +49,6 @@ struct Pending
   std::vector<core::Delivery> deliveries;
   std::vector<RawLine> lines;
 };
-
-void
-warn(const std::string& message)
-{
-  fmt::print(stderr, "rag: warning: {}\n", message);
-}
 
 // Read the log backwards and collect up to `limit` (0: all) matching events, newest
 // first. Deliveries are newer than their event, so all of an event's deliveries have
@@ -110,18 +106,24 @@ select_events(const core::EventLogReader& reader, const core::EventFilter& filte
   return selected;
 }
 
-// Where the export goes: stdout, or a temp file beside `path` that replaces it only
-// once everything was written (so a failed export never leaves half a file).
+// Where the export goes: the console's data stream, or a temp file beside `path` that
+// replaces it only once everything was written (so a failed export never leaves half a
+// file).
 class Sink
 {
 public:
+  // A sink writing to `console` (standard output).
+  static Sink to(engine::Console& console)
+  {
+    Sink sink;
+    sink.m_console = &console;
+    return sink;
+  }
+
+  // A sink writing to the file `path` (mode `mode`).
   static Result<Sink> open(const std::string& path, mode_t mode)
   {
     Sink sink;
-    if (path.empty()) {
-      sink.m_file = stdout;
-      return sink;
-    }
     sink.m_path = path;
     sink.m_mode = mode;
     sink.m_temp = path + ".tmp.XXXXXX";
@@ -143,6 +145,7 @@ public:
   Sink(Sink&& other) noexcept { *this = std::move(other); }
   Sink& operator=(Sink&& other) noexcept
   {
+    std::swap(m_console, other.m_console);
     std::swap(m_file, other.m_file);
     std::swap(m_path, other.m_path);
     std::swap(m_temp, other.m_temp);
@@ -166,6 +169,13 @@ public:
 
   bool write(std::string_view text)
   {
+    if (m_console != nullptr) {
+      if (!m_failed && !m_console->write_out(text)) {
+        m_failed = true;
+        m_errno = errno;
+      }
+      return !m_failed;
+    }
     if (!m_failed && !text.empty() &&
         std::fwrite(text.data(), 1, text.size(), m_file) != text.size()) {
       m_failed = true;
@@ -178,11 +188,11 @@ public:
   // sync and rename the temp file over the destination.
   Result<void> commit()
   {
-    if (!m_failed && std::fflush(m_file) != 0) {
+    if (!m_failed && (m_console != nullptr ? !m_console->flush_out() : std::fflush(m_file) != 0)) {
       m_failed = true;
       m_errno = errno;
     }
-    if (m_temp.empty()) {
+    if (m_console != nullptr) {
       if (m_failed && m_errno != EPIPE) {
         return error(fmt::format("cannot write to stdout: {}", std::strerror(m_errno)));
       }
@@ -215,6 +225,7 @@ public:
 private:
   Sink() = default;
 
+  engine::Console* m_console = nullptr; // set: standard output through it
   std::FILE* m_file = nullptr;
   std::string m_path;
   std::string m_temp; // not empty while a temp file exists
@@ -372,7 +383,7 @@ format_name(ExportFormat format)
 } // namespace
 
 Result<int>
-run_export(const ExportOptions& options)
+run_export(const ExportOptions& options, engine::Console& console)
 {
   RAG_TRY(check_options(options));
   RAG_TRY_ASSIGN(const core::EventFilter filter,
@@ -380,13 +391,21 @@ run_export(const ExportOptions& options)
   // Writes to a closed pipe must come back as EPIPE (a quiet end), not kill us.
   std::signal(SIGPIPE, SIG_IGN);
 
-  const core::EventLogReader reader(options.log_path, warn);
+  const core::EventLogReader reader(
+      options.log_path, [&console](const std::string& message) { console.warning(message); });
   RAG_TRY_ASSIGN(
       std::vector<Selected> selected,
       select_events(reader, filter, static_cast<std::size_t>(options.last), options.format));
 
   const mode_t mode = options.format == ExportFormat::curl ? 0700 : 0600;
-  RAG_TRY_ASSIGN(Sink sink, Sink::open(options.output, mode));
+  std::optional<Sink> opened;
+  if (options.output.empty()) {
+    opened.emplace(Sink::to(console));
+  } else {
+    RAG_TRY_ASSIGN(Sink file, Sink::open(options.output, mode));
+    opened.emplace(std::move(file));
+  }
+  Sink& sink = *opened;
   std::size_t files = 0;
   switch (options.format) {
   case ExportFormat::jsonl: RAG_TRY(write_jsonl(selected, sink)); break;
@@ -402,15 +421,17 @@ run_export(const ExportOptions& options)
     struct stat st
     {};
     const bool empty_log = ::stat(options.log_path.c_str(), &st) != 0 || st.st_size == 0;
-    warn(empty_log ? fmt::format("no events in {} yet; nothing exported", options.log_path)
-                   : std::string("no events match; nothing exported"));
+    console.warning(empty_log
+                        ? fmt::format("no events in {} yet; nothing exported", options.log_path)
+                        : std::string("no events match; nothing exported"));
   } else if (!options.output.empty()) {
     std::string extra;
     if (files > 0) {
       extra = fmt::format(" ({} bod{} in {}.d/)", files, files == 1 ? "y" : "ies", options.output);
     }
-    fmt::print(stderr, "rag: exported {} event{} as {} to {}{}\n", selected.size(),
-               selected.size() == 1 ? "" : "s", format_name(options.format), options.output, extra);
+    console.err(fmt::format("rag: exported {} event{} as {} to {}{}", selected.size(),
+                            selected.size() == 1 ? "" : "s", format_name(options.format),
+                            options.output, extra));
   }
   return 0;
 }

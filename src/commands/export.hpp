@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/event_filter.hpp"
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <string>
@@ -22,8 +23,8 @@ struct ExportOptions
   std::string output;      // -o FILE; empty: stdout
 };
 
-// Write the selected events, oldest first, in the chosen format to stdout or
-// atomically (temp file + rename) to `output`; returns the exit code.
-Result<int> run_export(const ExportOptions& options);
+// Write the selected events, oldest first, in the chosen format to `console`'s data
+// stream or atomically (temp file + rename) to `output`; returns the exit code.
+Result<int> run_export(const ExportOptions& options, engine::Console& console);
 
 } // namespace rag::commands

@@ -38,15 +38,16 @@ constexpr std::size_t k_max_pending = 1000;
 constexpr long k_poll_interval_ns = 100'000'000;
 constexpr std::uint64_t k_no_end = std::numeric_limits<std::uint64_t>::max();
 
-// Writes data to stdout and remembers the first failure; a reader that went away
-// (EPIPE, e.g. `rag inspect | head`) ends the command quietly.
+// Writes data through the console and remembers the first failure; a reader that went
+// away (EPIPE, e.g. `rag inspect | head`) ends the command quietly.
 class Output
 {
 public:
+  explicit Output(engine::Console& console) : m_console(console) {}
+
   bool write(std::string_view text)
   {
-    if (!m_failed && !text.empty() &&
-        std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+    if (!m_failed && !text.empty() && !m_console.write_out(text)) {
       fail();
     }
     return !m_failed;
@@ -56,13 +57,16 @@ public:
 
   bool flush()
   {
-    if (!m_failed && std::fflush(stdout) != 0) {
+    if (!m_failed && !m_console.flush_out()) {
       fail();
     }
     return !m_failed;
   }
 
   bool failed() const { return m_failed; }
+
+  // The console the data goes through, for diagnostics and colour.
+  engine::Console& console() const { return m_console; }
 
   // Flush and return the exit code: 0, also after EPIPE; other write errors fail.
   Result<int> finish()
@@ -81,15 +85,10 @@ private:
     m_errno = errno;
   }
 
+  engine::Console& m_console;
   bool m_failed = false;
   int m_errno = 0;
 };
-
-void
-warn(const std::string& message)
-{
-  fmt::print(stderr, "rag: warning: {}\n", message);
-}
 
 std::size_t
 terminal_width()
@@ -324,7 +323,7 @@ show_event(const core::EventLogReader& reader, const core::Event& event,
       }
     } else {
       core::DetailStyle style;
-      style.color = util::color_enabled(stdout);
+      style.color = out.console().out_color();
       style.pretty_json = ::isatty(STDOUT_FILENO) == 1;
       style.now_us = core::SystemClock().now_us();
       out.write(core::render_event_detail(event, deliveries, style));
@@ -341,7 +340,7 @@ public:
            const core::EventFilter& filter, Output& out, core::TableLayout layout,
            StatusColumns& columns)
       : m_options(options), m_reader(reader), m_filter(filter), m_out(out), m_layout(layout),
-        m_columns(columns), m_color(util::color_enabled(stdout))
+        m_columns(columns), m_color(out.console().out_color())
   {}
 
   // Remember what the initial listing showed, so that it is never shown twice.
@@ -417,7 +416,7 @@ private:
     if (!offset) {
       if (offset.error().message != m_last_error) {
         m_last_error = offset.error().message;
-        warn(m_last_error);
+        m_out.console().warning(m_last_error);
       }
       return;
     }
@@ -555,7 +554,7 @@ list_events(const InspectOptions& options, const core::EventLogReader& reader,
       rows.push_back(core::make_table_row(*it, deliveries.summary, now));
       columns.arrange(*it, deliveries.starts, rows.back().outcomes);
     }
-    const bool color = util::color_enabled(stdout);
+    const bool color = out.console().out_color();
     layout = core::layout_table(rows, terminal_width(), options.follow);
     if (const std::string legend = columns.legend(); !legend.empty()) {
       out.line(util::colorize(legend, util::Color::gray, color));
@@ -574,7 +573,7 @@ list_events(const InspectOptions& options, const core::EventLogReader& reader,
 
   if (!options.follow) {
     if (events.empty()) {
-      fmt::print(stderr, "rag: {}\n", nothing_found(options, filter));
+      out.console().err("rag: " + nothing_found(options, filter));
     }
     return out.finish();
   }
@@ -582,7 +581,7 @@ list_events(const InspectOptions& options, const core::EventLogReader& reader,
     return out.finish();
   }
   if (::isatty(STDERR_FILENO) == 1) {
-    fmt::print(stderr, "rag: following {} (Ctrl-C to stop)\n", options.log_path);
+    out.console().err(fmt::format("rag: following {} (Ctrl-C to stop)", options.log_path));
   }
   Follower follower(options, reader, filter, out, layout, columns);
   follower.seed(selection);
@@ -715,7 +714,7 @@ StatusColumns::column_of(const std::string& name)
 }
 
 Result<int>
-run_inspect(const InspectOptions& options)
+run_inspect(const InspectOptions& options, engine::Console& console)
 {
   RAG_TRY(check_combinations(options));
   RAG_TRY_ASSIGN(const core::EventFilter filter,
@@ -733,8 +732,9 @@ run_inspect(const InspectOptions& options)
     ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   }
 
-  const core::EventLogReader reader(options.log_path, warn);
-  Output out;
+  const core::EventLogReader reader(
+      options.log_path, [&console](const std::string& message) { console.warning(message); });
+  Output out(console);
   if (!options.id.empty()) {
     RAG_TRY_ASSIGN(const core::Event event, reader.find_event(options.id));
     return show_event(reader, event, options, out);

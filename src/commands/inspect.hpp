@@ -3,6 +3,7 @@
 #include "core/event_filter.hpp"
 #include "core/record.hpp"
 #include "core/signature.hpp"
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <cstddef>
@@ -32,9 +33,10 @@ struct InspectOptions
   std::vector<core::SignatureSpec> verify; // --verify: check the stored signature now
 };
 
-// List, filter, follow or show captured events; returns the exit code. With `verify`
-// it prints one verdict per spec for the event and returns 0 only when all are valid.
-Result<int> run_inspect(const InspectOptions& options);
+// List, filter, follow or show captured events, writing to `console`; returns the exit
+// code. With `verify` it prints one verdict per spec for the event and returns 0 only
+// when all are valid.
+Result<int> run_inspect(const InspectOptions& options, engine::Console& console);
 
 // Where one event's deliveries went to one target URL: what places that target in
 // the STATUS column.

@@ -20,7 +20,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Result<int>
-print_list(bool json)
+print_list(bool json, engine::Console& console)
 {
   RAG_TRY_ASSIGN(const std::vector<core::Sample> samples, core::load_samples());
   std::size_t width = 0;
@@ -32,9 +32,9 @@ print_list(bool json)
       const Json line = {{"name", sample.name},
                          {"provider", std::string(core::provider_name(sample.provider))},
                          {"description", sample.description}};
-      util::write_line(stdout, line.dump());
+      console.out(line.dump());
     } else {
-      util::write_line(stdout, fmt::format("{:<{}}  {}", sample.name, width, sample.description));
+      console.out(fmt::format("{:<{}}  {}", sample.name, width, sample.description));
     }
   }
   return 0;
@@ -90,10 +90,10 @@ headers_json(const core::Headers& headers)
 } // namespace
 
 Result<int>
-run_trigger(const TriggerOptions& options)
+run_trigger(const TriggerOptions& options, engine::Console& console)
 {
   if (options.list) {
-    return print_list(options.json);
+    return print_list(options.json, console);
   }
   const core::Sample& sample = options.sample;
   const std::string provider(core::provider_name(sample.provider));
@@ -128,9 +128,9 @@ run_trigger(const TriggerOptions& options)
   // Shown once everything is valid, so the app under test can be configured with it;
   // a user's own secret is never echoed.
   if (test_secret) {
-    util::write_line(stderr, fmt::format("rag: signing with the {} test secret {} (configure your "
-                                         "app with it, or pass --secret)",
-                                         provider, secret));
+    console.err(fmt::format("rag: signing with the {} test secret {} (configure your app with "
+                            "it, or pass --secret)",
+                            provider, secret));
   }
 
   net::ForwardClient client;
@@ -159,22 +159,23 @@ run_trigger(const TriggerOptions& options)
     if (answer->body_truncated) {
       line["body_truncated"] = true;
     }
-    util::write_line(stdout, line.dump());
+    console.out(line.dump());
   } else {
-    const bool color = util::color_enabled(stderr);
-    util::write_line(stderr, fmt::format("{} → {} {}  {}", sample.name,
-                                         util::colorize(answer->reason.empty()
-                                                            ? std::to_string(answer->status)
-                                                            : fmt::format("{} {}", answer->status,
-                                                                          answer->reason),
-                                                        status_color(answer->status), color),
-                                         url, duration_text(answer->duration)));
+    const bool color = console.err_color();
+    console.err(
+        fmt::format("{} → {} {}  {}", sample.name,
+                    util::colorize(answer->reason.empty()
+                                       ? std::to_string(answer->status)
+                                       : fmt::format("{} {}", answer->status, answer->reason),
+                                   status_color(answer->status), color),
+                    url, duration_text(answer->duration)));
     if (!answer->body.empty()) {
-      std::fwrite(answer->body.data(), 1, answer->body.size(), stdout);
-      if (answer->body.back() != '\n') {
-        std::fputc('\n', stdout);
+      // The body as answered, ending in exactly one newline of its own or ours.
+      std::string_view body = answer->body;
+      if (body.back() == '\n') {
+        body.remove_suffix(1);
       }
-      std::fflush(stdout);
+      console.out(body);
     }
   }
   return answer->status >= 400 ? 1 : 0;

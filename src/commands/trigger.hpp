@@ -2,6 +2,7 @@
 
 #include "core/forward_plan.hpp"
 #include "core/samples.hpp"
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
@@ -23,8 +24,8 @@ struct TriggerOptions
 };
 
 // Print the built-in samples (--list), or render, sign and send one sample to the
-// target and print its answer; returns 0, or 1 when the target answered >= 400. A
-// target that cannot be reached is an Error (exit 1).
-Result<int> run_trigger(const TriggerOptions& options);
+// target and print its answer, writing to `console`; returns 0, or 1 when the target
+// answered >= 400. A target that cannot be reached is an Error (exit 1).
+Result<int> run_trigger(const TriggerOptions& options, engine::Console& console);
 
 } // namespace rag::commands

@@ -35,6 +35,18 @@ TerminalConsole::out(std::string_view line)
   util::write_line(stdout, line);
 }
 
+bool
+TerminalConsole::write_out(std::string_view bytes)
+{
+  return bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), stdout) == bytes.size();
+}
+
+bool
+TerminalConsole::flush_out()
+{
+  return std::fflush(stdout) == 0;
+}
+
 void
 TerminalConsole::err(std::string_view line)
 {
@@ -46,6 +58,14 @@ StringConsole::out(std::string_view line)
 {
   std::lock_guard lock(m_mutex);
   m_out.append(line).push_back('\n');
+}
+
+bool
+StringConsole::write_out(std::string_view bytes)
+{
+  std::lock_guard lock(m_mutex);
+  m_out.append(bytes);
+  return true;
 }
 
 void

@@ -20,8 +20,14 @@ class Console
 public:
   virtual ~Console() = default;
 
-  // Write one line of data (standard output).
+  // Write one line of data (standard output), flushed.
   virtual void out(std::string_view line) = 0;
+  // Write `bytes` of data as they are (no newline added), buffered until flush_out():
+  // for long outputs (a table, a HAR file). Returns false once a write failed, with
+  // errno saying why (EPIPE when the reader went away: `rag inspect | head`).
+  virtual bool write_out(std::string_view bytes) = 0;
+  // Flush what write_out() buffered; false (errno set) when that failed.
+  virtual bool flush_out() = 0;
   // Write one diagnostic line (standard error): banners, progress, summaries.
   virtual void err(std::string_view line) = 0;
   // Return true when data lines may be coloured (a terminal, NO_COLOR unset).
@@ -41,6 +47,8 @@ class TerminalConsole final : public Console
 public:
   TerminalConsole();
   void out(std::string_view line) override;
+  bool write_out(std::string_view bytes) override;
+  bool flush_out() override;
   void err(std::string_view line) override;
   bool out_color() const override { return m_out_color; }
   bool err_color() const override { return m_err_color; }
@@ -56,6 +64,8 @@ class StringConsole final : public Console
 {
 public:
   void out(std::string_view line) override;
+  bool write_out(std::string_view bytes) override;
+  bool flush_out() override { return true; }
   void err(std::string_view line) override;
   bool out_color() const override { return false; }
   bool err_color() const override { return false; }
