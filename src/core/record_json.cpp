@@ -32,10 +32,46 @@ make_needs_escape()
   }
   table['"'] = true;
   table['\\'] = true;
+  table[0x7f] = true;
+  // Lead bytes of the code points that are escaped too (see invisible_control).
+  table[0xc2] = true;
+  table[0xd8] = true;
+  table[0xe2] = true;
   return table;
 }
 
 constexpr auto k_needs_escape = make_needs_escape();
+
+// Return the code point at `p` (valid UTF-8 up to `end`) when it is one that a
+// terminal acts on or hides rather than shows: C1 controls (U+0080-U+009F, some
+// terminals read U+009B as CSI) and the bidirectional controls (U+061C, U+200E,
+// U+200F, U+202A-U+202E, U+2066-U+2069) that reorder what is shown (CVE-2021-42574);
+// else 0. `length` gets the code point's length in bytes.
+char32_t
+invisible_control(const char* p, const char* end, std::size_t& length)
+{
+  const auto byte = [&](std::size_t i) {
+    return p + i < end ? static_cast<unsigned char>(p[i]) : 0;
+  };
+  const unsigned char lead = byte(0);
+  if (lead == 0xc2 && byte(1) >= 0x80 && byte(1) <= 0x9f) {
+    length = 2;
+    return byte(1);
+  }
+  if (lead == 0xd8 && byte(1) == 0x9c) {
+    length = 2;
+    return 0x061c;
+  }
+  if (lead == 0xe2 && (byte(1) == 0x80 || byte(1) == 0x81)) {
+    const char32_t cp = 0x2000 | (static_cast<char32_t>(byte(1) & 0x3f) << 6) | (byte(2) & 0x3f);
+    if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+        (cp >= 0x2066 && cp <= 0x2069)) {
+      length = 3;
+      return cp;
+    }
+  }
+  return 0;
+}
 
 // Append `text` (valid UTF-8) as the inside of a JSON string.
 void
@@ -47,6 +83,26 @@ append_escaped(std::string& out, std::string_view text)
   for (const char* p = run; p < end; ++p) {
     const auto c = static_cast<unsigned char>(*p);
     if (!k_needs_escape[c]) {
+      continue;
+    }
+    if (c >= 0x80) {
+      // Kept as \uXXXX: still the same JSON string, but a terminal showing the line
+      // (`--json`, `cat` of the log) cannot be steered by it.
+      std::size_t length = 0;
+      const char32_t cp = invisible_control(p, end, length);
+      if (cp == 0) {
+        continue;
+      }
+      out.append(run, static_cast<std::size_t>(p - run));
+      const char u[] = {'\\',
+                        'u',
+                        k_hex[(cp >> 12) & 0x0F],
+                        k_hex[(cp >> 8) & 0x0F],
+                        k_hex[(cp >> 4) & 0x0F],
+                        k_hex[cp & 0x0F]};
+      out.append(u, sizeof(u));
+      p += length - 1;
+      run = p + 1;
       continue;
     }
     out.append(run, static_cast<std::size_t>(p - run));
@@ -238,6 +294,24 @@ get_string(const Json& obj, const char* key)
   return as_string(*value, key);
 }
 
+// An id names files (`rag export --format curl -o` writes ID.body beside its script)
+// and goes into commands, and a shared log may hold anything: so an id is 1 to 64
+// letters, digits, '_' or '-', or the line is not a record.
+Result<std::string>
+get_id(const Json& obj, const char* key)
+{
+  RAG_TRY_ASSIGN(std::string id, get_string(obj, key));
+  const bool plain =
+      !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+               c == '_' || c == '-';
+      });
+  if (!plain) {
+    return error(fmt::format("field '{}' is not an id (letters, digits, '_', '-')", key));
+  }
+  return id;
+}
+
 Result<std::int64_t>
 get_int(const Json& obj, const char* key)
 {
@@ -349,7 +423,7 @@ Result<Event>
 parse_event(const Json& obj)
 {
   Event event;
-  RAG_TRY_ASSIGN(event.id, get_string(obj, "id"));
+  RAG_TRY_ASSIGN(event.id, get_id(obj, "id"));
   RAG_TRY_ASSIGN(event.time_us, get_time(obj, "time"));
   RAG_TRY_ASSIGN(event.source, get_string(obj, "source"));
   RAG_TRY_ASSIGN(event.remote, get_string(obj, "remote"));
@@ -386,8 +460,8 @@ Result<Delivery>
 parse_delivery(const Json& obj)
 {
   Delivery delivery;
-  RAG_TRY_ASSIGN(delivery.id, get_string(obj, "id"));
-  RAG_TRY_ASSIGN(delivery.event_id, get_string(obj, "event_id"));
+  RAG_TRY_ASSIGN(delivery.id, get_id(obj, "id"));
+  RAG_TRY_ASSIGN(delivery.event_id, get_id(obj, "event_id"));
   RAG_TRY_ASSIGN(delivery.time_us, get_time(obj, "time"));
   RAG_TRY_ASSIGN(delivery.target, get_string(obj, "target"));
   RAG_TRY_ASSIGN(delivery.attempt, get_small_int(obj, "attempt"));

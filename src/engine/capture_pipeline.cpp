@@ -64,6 +64,18 @@ primary_response(PrimaryOutcome&& outcome)
 {
   SenderResponse response;
   response.after_answer = std::move(outcome.finish);
+  if (outcome.response && outcome.response->body_truncated) {
+    // The sender would get a cut body with the target's status, as if it were whole;
+    // the delivery record keeps the status and the start of the body.
+    response.status = 502;
+    response.headers.emplace_back("Rag-Event-Id", outcome.record.event_id);
+    response.headers.emplace_back("Content-Type", "application/json");
+    response.body = fmt::format(
+        R"({{"error":"the target answered {} with a body larger than rag passes on","target":"{}","id":"{}"}})",
+        outcome.response->status, core::json_escape(outcome.record.target),
+        outcome.record.event_id);
+    return response;
+  }
   if (outcome.response) {
     response.status = outcome.response->status;
     response.headers = core::strip_hop_by_hop(outcome.response->headers);

@@ -25,6 +25,7 @@ public:
   int status = 200;                               // once a URL's script is used up
   core::Headers response_headers;
   std::string response_body = std::string(100, 'b');
+  bool body_truncated = false; // answers as if the body had been cut at the client's limit
 
   Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
                                 std::chrono::milliseconds) override
@@ -45,6 +46,7 @@ public:
     result.status = answer;
     result.headers = response_headers;
     result.body = response_body;
+    result.body_truncated = body_truncated;
     return result;
   }
 

@@ -391,3 +391,52 @@ TEST_CASE("record_json: what lies deeper than the nesting cap is dropped, not st
   CHECK_FALSE(parse_record(replace_once(line, R"("method":"POST")", R"("method":)" + deep)).ok());
   CHECK(error_of(std::string(50000, '[')) == "not valid JSON");
 }
+
+TEST_CASE("record json: an id that is not letters, digits, '_' or '-' makes the line no record")
+{
+  rag::core::Event event;
+  event.id = "evt_01KBJ2X7Q9R3M8TZ4D6PNWAHYF";
+  event.time_us = 1'700'000'000'000'000;
+  event.method = "POST";
+  event.target = "/x";
+  const std::string good = rag::core::to_json_line(event);
+  CHECK(rag::core::parse_record(good).ok());
+  for (const char* bad : {"../../x", "evt_a/b", "", R"(evt_\u0000)", "a b"}) {
+    CAPTURE(bad);
+    std::string line = good;
+    line.replace(line.find("evt_01KBJ2X7Q9R3M8TZ4D6PNWAHYF"), 30, bad);
+    CHECK_FALSE(rag::core::parse_record(line).ok());
+  }
+}
+
+TEST_CASE("record json: C1 and bidirectional controls are written escaped, and read back")
+{
+  rag::core::Event event;
+  event.id = "evt_01KBJ2X7Q9R3M8TZ4D6PNWAHYF";
+  event.time_us = 1'700'000'000'000'000;
+  event.method = "POST";
+  event.target = "/x";
+  // U+009B (CSI), U+202E (right-to-left override), U+2066, U+061C, DEL; then plain
+  // non-ASCII text that must stay as it is.
+  event.body = "a\xc2\x9b"
+               "b\xe2\x80\xae"
+               "c\xe2\x81\xa6"
+               "d\xd8\x9c"
+               "e\x7f"
+               "f \xc3\xa9\xe2\x82\xac";
+  event.headers = {{"X-Name", "\xe2\x80\xaetxt.exe"}};
+  const std::string line = rag::core::to_json_line(event);
+  CHECK(line.find("\\u009b") != std::string::npos);
+  CHECK(line.find("\\u202e") != std::string::npos);
+  CHECK(line.find("\\u2066") != std::string::npos);
+  CHECK(line.find("\\u061c") != std::string::npos);
+  CHECK(line.find("\\u007f") != std::string::npos);
+  CHECK(line.find("\xc2\x9b") == std::string::npos);
+  CHECK(line.find("\xe2\x80\xae") == std::string::npos);
+  CHECK(line.find("f \xc3\xa9\xe2\x82\xac") != std::string::npos);
+  auto record = rag::core::parse_record(line);
+  REQUIRE(record.ok());
+  const auto& back = std::get<rag::core::Event>(*record);
+  CHECK(back.body == event.body);
+  CHECK(back.headers == event.headers);
+}

@@ -246,6 +246,21 @@ TEST_CASE("capture pipeline: after a failed append, events are logged before any
   CHECK(pipeline.captured_count() == 1);
 }
 
+TEST_CASE("capture pipeline: an answer cut at the client's limit reaches the sender as 502")
+{
+  Rig rig;
+  rig.client.body_truncated = true;
+  auto pipeline = rig.make(forwarding_to("http://up:3000"));
+  engine::SenderResponse answer = pipeline.handle(request(), origin());
+  CHECK(answer.status == 502);
+  CHECK(answer.body.find("with a body larger than rag passes on") != std::string::npos);
+  answer.after_answer.run();
+  CHECK(pipeline.drain(5s) == 0);
+  const auto deliveries = rig.log.deliveries();
+  REQUIRE(deliveries.size() == 1);
+  CHECK(deliveries[0].status == 201); // the record says what the target answered
+}
+
 TEST_CASE("capture pipeline: an event the log cannot take is answered 500")
 {
   Rig rig;
