@@ -1,6 +1,5 @@
 #include "commands/replay.hpp"
 
-#include "commands/replay_selection.hpp"
 #include "core/clock.hpp"
 #include "core/duration.hpp"
 #include "core/event_log.hpp"
@@ -10,6 +9,7 @@
 #include "core/record_json.hpp"
 #include "core/signature.hpp"
 #include "engine/fanout.hpp"
+#include "engine/replay_selection.hpp"
 #include "net/forward_client.hpp"
 #include "util/bytes.hpp"
 #include "util/terminal.hpp"
@@ -140,16 +140,16 @@ struct Send
 // Return the deliveries of `chosen`: `to` (the --to targets) when given, else its
 // original target URLs, exactly, built in `scratch`.
 const std::vector<Send>&
-sends_for(const ChosenEvent& chosen, const ReplaySelection& selection, const std::vector<Send>& to,
-          std::vector<Send>& scratch)
+sends_for(const engine::ChosenEvent& chosen, const engine::ReplaySelection& selection,
+          const std::vector<Send>& to, std::vector<Send>& scratch)
 {
   if (!to.empty()) {
     return to;
   }
   scratch.clear();
   for (const std::string_view url : selection.urls.list(chosen.targets)) {
-    // Checked while selecting (ReplaySelection::bad_url), so it parses.
-    auto exact = parse_exact_url(url);
+    // Checked while selecting (engine::ReplaySelection::bad_url), so it parses.
+    auto exact = core::parse_exact_url(url);
     if (exact) {
       scratch.push_back(
           Send{core::Destination{std::move(exact->origin), {}}, std::move(exact->request_target)});
@@ -268,7 +268,7 @@ dry_run_text(const std::string& event_id, const core::OutgoingRequest& request,
 
 Result<int>
 dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
-        const ReplaySelection& selection, const std::vector<Send>& to)
+        const engine::ReplaySelection& selection, const std::vector<Send>& to)
 {
   const bool color = util::color_enabled(stdout);
   std::size_t requests = 0;
@@ -277,7 +277,7 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
   std::vector<Send> scratch;
   DryRunResign resign;
   resign.asked = !options.resign.empty();
-  const auto show = [&](core::Event&& event, const ChosenEvent& chosen) {
+  const auto show = [&](core::Event&& event, const engine::ChosenEvent& chosen) {
     const std::string event_id = event.id;
     if (const std::string reason =
             skip_reason(event, !to.empty() || chosen.targets != 0, options.include_rejected);
@@ -304,7 +304,7 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
     }
     return true;
   };
-  RAG_TRY_ASSIGN(const std::size_t found, read_selected(reader, selection, show));
+  RAG_TRY_ASSIGN(const std::size_t found, engine::read_selected(reader, selection, show));
   std::string notes;
   if (unsendable > 0) {
     notes += fmt::format("{} cannot be sent", unsendable);
@@ -489,7 +489,7 @@ Engine* g_abandoned = nullptr;
 
 Result<int>
 send_all(const ReplayOptions& options, const core::EventLogReader& reader,
-         const ReplaySelection& selection, const std::vector<Send>& to, StopFlag& stop)
+         const engine::ReplaySelection& selection, const std::vector<Send>& to, StopFlag& stop)
 {
   const auto started = std::chrono::steady_clock::now();
   RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
@@ -516,7 +516,7 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
   bool interrupted = false;
   std::vector<Send> scratch;
   std::vector<std::string> resigned;
-  const auto send_event = [&](core::Event&& event, const ChosenEvent& chosen) {
+  const auto send_event = [&](core::Event&& event, const engine::ChosenEvent& chosen) {
     if (const std::string reason =
             skip_reason(event, !to.empty() || chosen.targets != 0, options.include_rejected);
         !reason.empty()) {
@@ -545,7 +545,7 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
     reporter.event_sent();
     return true;
   };
-  auto found = read_selected(reader, selection, send_event);
+  auto found = engine::read_selected(reader, selection, send_event);
 
   // Let what was started finish; after Ctrl-C only for a bounded time.
   while (!fanout.wait_for_capacity(1, k_poll)) {
@@ -637,28 +637,20 @@ resign_schemes(const std::vector<core::SignatureSpec>& resign, const core::Heade
   return schemes;
 }
 
-Result<ExactUrl>
-parse_exact_url(std::string_view url)
+namespace {
+
+// What replay selects, from its options.
+engine::ReplaySelectionOptions
+selection_options(const ReplayOptions& options)
 {
-  RAG_TRY_ASSIGN(core::Target target, core::parse_target(url));
-  ExactUrl exact;
-  // Everything after the authority is the request target, byte for byte.
-  std::string_view rest = url;
-  if (const std::size_t scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
-    rest.remove_prefix(scheme_end + 3);
-  }
-  const std::size_t path_start = rest.find_first_of("/?#");
-  rest = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
-  rest = rest.substr(0, rest.find('#'));
-  // A query without a path ("http://h?x") asks for "/?x".
-  const bool needs_slash = rest.empty() || rest.front() != '/';
-  exact.request_target = fmt::format("{}{}", needs_slash ? "/" : "", rest);
-  target.path.clear();
-  target.query.clear();
-  target.url = fmt::format("{}://{}", target.scheme, core::host_header_value(target));
-  exact.origin = std::move(target);
-  return exact;
+  engine::ReplaySelectionOptions selection;
+  selection.ids = options.ids;
+  selection.last = options.last;
+  selection.original_targets = options.to.empty();
+  return selection;
 }
+
+} // namespace
 
 Result<int>
 run_replay(const ReplayOptions& options)
@@ -689,8 +681,9 @@ run_replay(const ReplayOptions& options)
   const std::shared_ptr<StopFlag> stop = watch_signals();
 
   const core::EventLogReader reader(options.log_path, warn);
-  RAG_TRY_ASSIGN(const ReplaySelection selection,
-                 select_for_replay(options, filter, reader, [&] { return stop->requested(); }));
+  RAG_TRY_ASSIGN(const engine::ReplaySelection selection,
+                 engine::select_for_replay(selection_options(options), filter, reader,
+                                           [&] { return stop->requested(); }));
   if (stop->requested()) {
     util::write_line(stderr, "rag: interrupted before anything was sent");
     return 1;

@@ -51,18 +51,4 @@ std::string skip_reason(const core::Event& event, bool has_targets, bool include
 std::vector<std::size_t> resign_schemes(const std::vector<core::SignatureSpec>& resign,
                                         const core::Headers& headers);
 
-// A URL taken from a delivery record, to be re-sent to exactly: where to connect
-// (scheme, host and port, without path or query) and the request target (path and
-// query) as the URL spells it.
-struct ExactUrl
-{
-  core::Target origin;
-  std::string request_target;
-};
-
-// Split a full http(s) URL into its origin and its raw request target ("/" when the
-// URL has no path; a query without a path gets "/" in front). A URL parse_target
-// rejects is an Error.
-Result<ExactUrl> parse_exact_url(std::string_view url);
-
 } // namespace rag::commands

@@ -137,6 +137,29 @@ is_host_name_char(char c)
 
 } // namespace
 
+Result<ExactUrl>
+parse_exact_url(std::string_view url)
+{
+  RAG_TRY_ASSIGN(core::Target target, parse_target(url));
+  ExactUrl exact;
+  // Everything after the authority is the request target, byte for byte.
+  std::string_view rest = url;
+  if (const std::size_t scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
+    rest.remove_prefix(scheme_end + 3);
+  }
+  const std::size_t path_start = rest.find_first_of("/?#");
+  rest = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
+  rest = rest.substr(0, rest.find('#'));
+  // A query without a path ("http://h?x") asks for "/?x".
+  const bool needs_slash = rest.empty() || rest.front() != '/';
+  exact.request_target = fmt::format("{}{}", needs_slash ? "/" : "", rest);
+  target.path.clear();
+  target.query.clear();
+  target.url = fmt::format("{}://{}", target.scheme, host_header_value(target));
+  exact.origin = std::move(target);
+  return exact;
+}
+
 bool
 host_ends_in_number(std::string_view host)
 {

@@ -37,6 +37,20 @@ struct Target
 // schemes, credentials, bad ports, spaces) is a usage Error too.
 Result<Target> parse_target(std::string_view text);
 
+// A URL taken from a delivery record, to be re-sent to exactly: where to connect
+// (scheme, host and port, without path or query) and the request target (path and
+// query) as the URL spells it.
+struct ExactUrl
+{
+  Target origin;
+  std::string request_target;
+};
+
+// Split a full http(s) URL into its origin and its raw request target ("/" when the
+// URL has no path; a query without a path gets "/" in front). A URL parse_target
+// rejects is an Error.
+Result<ExactUrl> parse_exact_url(std::string_view url);
+
 // Return true when the last label of `host` is a number (decimal, or hex as "0x7f"):
 // the resolver reads such a name as an IPv4 address in one of inet_aton's short forms.
 bool host_ends_in_number(std::string_view host);

@@ -93,7 +93,7 @@ destination(const std::string& text)
 
 TEST_CASE("replay: parse_exact_url splits a recorded URL into origin and raw target")
 {
-  auto exact = commands::parse_exact_url("http://127.0.0.1:4000/hooks/b?a=1&b=%20");
+  auto exact = core::parse_exact_url("http://127.0.0.1:4000/hooks/b?a=1&b=%20");
   REQUIRE(exact.ok());
   CHECK(exact->origin.url == "http://127.0.0.1:4000");
   CHECK(exact->origin.host == "127.0.0.1");
@@ -102,27 +102,27 @@ TEST_CASE("replay: parse_exact_url splits a recorded URL into origin and raw tar
   CHECK(exact->origin.query.empty());
   CHECK(exact->request_target == "/hooks/b?a=1&b=%20");
 
-  exact = commands::parse_exact_url("https://example.com");
+  exact = core::parse_exact_url("https://example.com");
   REQUIRE(exact.ok());
   CHECK(exact->origin.port == 443);
   CHECK(exact->request_target == "/");
 
-  exact = commands::parse_exact_url("http://[::1]:3000?x=1");
+  exact = core::parse_exact_url("http://[::1]:3000?x=1");
   REQUIRE(exact.ok());
   CHECK(exact->origin.url == "http://[::1]:3000");
   CHECK(exact->request_target == "/?x=1");
 
-  exact = commands::parse_exact_url("http://h:1/p?q#frag");
+  exact = core::parse_exact_url("http://h:1/p?q#frag");
   REQUIRE(exact.ok());
   CHECK(exact->request_target == "/p?q");
 
-  CHECK_FALSE(commands::parse_exact_url("ftp://h/x").ok());
+  CHECK_FALSE(core::parse_exact_url("ftp://h/x").ok());
 }
 
 TEST_CASE("replay: plan_delivery keeps a fixed request target and applies --set-header")
 {
   const auto p = payload("evt_A", "/orig/path?x=1");
-  const auto exact = commands::parse_exact_url("http://127.0.0.1:4000/hooks?y=2");
+  const auto exact = core::parse_exact_url("http://127.0.0.1:4000/hooks?y=2");
   REQUIRE(exact.ok());
   const core::Destination dest{exact->origin, {}};
   const engine::PlannedDelivery planned =
@@ -159,7 +159,7 @@ TEST_CASE("replay: dispatch_one sends the exact target and marks the record as a
   options.set_headers = {{"X-Sig", "fresh"}};
   {
     engine::Fanout fanout(options, client, *writer, clock, ids, {});
-    const auto exact = commands::parse_exact_url("http://a:1/gh/push?a=1");
+    const auto exact = core::parse_exact_url("http://a:1/gh/push?a=1");
     REQUIRE(exact.ok());
     fanout.dispatch_one(payload("evt_E", "/push"), core::Destination{exact->origin, {}},
                         exact->request_target);

@@ -3,7 +3,6 @@
 // Which events `rag replay` sends, and where to: chosen by streaming the event log,
 // keeping a few bytes per selected event and never its body.
 
-#include "commands/replay.hpp"
 #include "core/event_filter.hpp"
 #include "core/event_log.hpp"
 #include "core/record.hpp"
@@ -16,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rag::commands {
+namespace rag::engine {
 
 // The original target URLs of the selected events, packed into one buffer: each URL
 // costs its bytes plus 16, with no allocation per event. The URLs of one event form a
@@ -63,14 +62,22 @@ struct ReplaySelection
   std::string bad_url;                 // a recorded target that cannot be replayed to, why
 };
 
+// What a replay selects, besides the filters: event id prefixes, or the newest N.
+struct ReplaySelectionOptions
+{
+  std::vector<std::string> ids; // event id prefixes given as arguments
+  long long last = 0;           // the newest N matching events (0: not given)
+  bool original_targets = true; // collect each event's original targets (no --to)
+};
+
 // Select the events `options` names (IDs, --last or the filters, parsed into `filter`)
 // by streaming `reader`'s log, oldest first in the result. The original targets of an
 // event are the distinct URLs of its first, non-replay delivery attempts, collected only
-// when `options.to` is empty. `stopped` is polled so that Ctrl-C cuts a long read
+// when `options.original_targets`. `stopped` is polled so that Ctrl-C cuts a long read
 // short. IDs are resolved in the same single read that selects, however many are
 // given: the first prefix (in the order given) that matches no event or several is the
 // Error find_event gives for it; an event whose id appears twice is selected once.
-Result<ReplaySelection> select_for_replay(const ReplayOptions& options,
+Result<ReplaySelection> select_for_replay(const ReplaySelectionOptions& options,
                                           const core::EventFilter& filter,
                                           const core::EventLogReader& reader,
                                           const std::function<bool()>& stopped);
@@ -82,4 +89,4 @@ Result<std::size_t> read_selected(const core::EventLogReader& reader,
                                   const ReplaySelection& selection,
                                   const std::function<bool(core::Event&&, const ChosenEvent&)>& fn);
 
-} // namespace rag::commands
+} // namespace rag::engine

@@ -1,5 +1,6 @@
-#include "commands/replay_selection.hpp"
+#include "engine/replay_selection.hpp"
 
+#include "core/forward_plan.hpp"
 #include "core/record_json.hpp"
 
 #include <fmt/core.h>
@@ -15,7 +16,7 @@
 // target URLs (packed in a UrlArena), never its body. Only deliveries of selected events are
 // parsed. The events themselves are read again, one at a time, when they are sent (read_selected).
 
-namespace rag::commands {
+namespace rag::engine {
 
 std::uint32_t
 UrlArena::add(std::uint32_t head, std::string_view url)
@@ -104,7 +105,7 @@ std::uint32_t
 add_target(ReplaySelection& selection, std::uint32_t head, const std::string& url)
 {
   if (selection.bad_url.empty()) {
-    if (auto exact = parse_exact_url(url); !exact) {
+    if (auto exact = core::parse_exact_url(url); !exact) {
       selection.bad_url = fmt::format("'{}': {}", url, exact.error().message);
     }
   }
@@ -451,11 +452,11 @@ select_newest(const core::EventLogReader& reader, const core::EventFilter& filte
 } // namespace
 
 Result<ReplaySelection>
-select_for_replay(const ReplayOptions& options, const core::EventFilter& filter,
+select_for_replay(const ReplaySelectionOptions& options, const core::EventFilter& filter,
                   const core::EventLogReader& reader, const std::function<bool()>& stopped)
 {
   SelectNeeds needs;
-  needs.targets = options.to.empty();
+  needs.targets = options.original_targets;
   needs.status = filter.has_status();
   if (options.last > 0) {
     return select_newest(reader, filter, static_cast<std::size_t>(options.last), needs, stopped);
@@ -513,4 +514,4 @@ read_selected(const core::EventLogReader& reader, const ReplaySelection& selecti
   return found;
 }
 
-} // namespace rag::commands
+} // namespace rag::engine

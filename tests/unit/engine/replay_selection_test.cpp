@@ -1,5 +1,6 @@
-#include "commands/replay_selection.hpp"
+#include "core/forward_plan.hpp"
 #include "core/record_json.hpp"
+#include "engine/replay_selection.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/core.h>
@@ -15,6 +16,26 @@
 using namespace rag;
 
 namespace {
+
+// What a test selects: the replay selection's options plus the filters and --to, as
+// `rag replay` takes them.
+struct Query
+{
+  std::vector<std::string> ids;
+  long long last = 0;
+  core::FilterSpec filter;
+  std::vector<core::Target> to;
+};
+
+engine::ReplaySelectionOptions
+selection_options(const Query& query)
+{
+  engine::ReplaySelectionOptions options;
+  options.ids = query.ids;
+  options.last = query.last;
+  options.original_targets = query.to.empty();
+  return options;
+}
 
 constexpr std::int64_t k_t0 = 1'700'000'000'000'000;
 
@@ -102,41 +123,42 @@ write_sample(TempLog& log)
   log.add(core::to_json_line(delivery('D', "http://h:1/d", 201)));
 }
 
-commands::ReplayOptions
+Query
 options_with(const core::FilterSpec& spec)
 {
-  commands::ReplayOptions options;
+  Query options;
   options.filter = spec;
   return options;
 }
 
-Result<commands::ReplaySelection>
-select(const TempLog& log, const commands::ReplayOptions& options)
+Result<engine::ReplaySelection>
+select(const TempLog& log, const Query& options)
 {
   auto filter = core::EventFilter::parse(options.filter, k_t0 + 3'600'000'000);
   REQUIRE(filter.ok());
   const core::EventLogReader reader(log.path);
-  return commands::select_for_replay(options, *filter, reader, [] { return false; });
+  return engine::select_for_replay(selection_options(options), *filter, reader,
+                                   [] { return false; });
 }
 
 // Return the ids of the selected events, read back with read_selected.
 std::vector<std::string>
-ids_of(const TempLog& log, const commands::ReplaySelection& selection)
+ids_of(const TempLog& log, const engine::ReplaySelection& selection)
 {
   std::vector<std::string> ids;
   const core::EventLogReader reader(log.path);
-  auto found = commands::read_selected(reader, selection,
-                                       [&](core::Event&& e, const commands::ChosenEvent&) {
-                                         ids.push_back(e.id);
-                                         return true;
-                                       });
+  auto found =
+      engine::read_selected(reader, selection, [&](core::Event&& e, const engine::ChosenEvent&) {
+        ids.push_back(e.id);
+        return true;
+      });
   REQUIRE(found.ok());
   CHECK(*found == ids.size());
   return ids;
 }
 
 std::vector<std::string>
-urls_of(const commands::ReplaySelection& selection, std::size_t i)
+urls_of(const engine::ReplaySelection& selection, std::size_t i)
 {
   std::vector<std::string> urls;
   for (const auto url : selection.urls.list(selection.events.at(i).targets)) {
@@ -149,7 +171,7 @@ urls_of(const commands::ReplaySelection& selection, std::size_t i)
 
 TEST_CASE("replay selection: UrlArena keeps distinct URLs per list, in the order added")
 {
-  commands::UrlArena arena;
+  engine::UrlArena arena;
   std::uint32_t a = 0;
   std::uint32_t b = 0;
   a = arena.add(a, "http://x/1");
@@ -201,7 +223,7 @@ TEST_CASE("replay selection: --last N reads from the end and keeps capture order
 {
   TempLog log;
   write_sample(log);
-  commands::ReplayOptions options;
+  Query options;
   options.last = 3;
   auto selection = select(log, options);
   REQUIRE(selection.ok());
@@ -223,7 +245,7 @@ TEST_CASE("replay selection: with --to no targets are collected and none are mis
 {
   TempLog log;
   write_sample(log);
-  commands::ReplayOptions options;
+  Query options;
   options.filter.since = "2h";
   options.to.push_back(*core::parse_target("3000"));
   auto selection = select(log, options);
@@ -239,7 +261,7 @@ TEST_CASE("replay selection: IDs are unique prefixes, replayed in capture order"
 {
   TempLog log;
   write_sample(log);
-  commands::ReplayOptions options;
+  Query options;
   options.ids = {"evt_01DDD", "01bbbb", event_id('D')}; // any case, "evt_" optional
   auto selection = select(log, options);
   REQUIRE(selection.ok());
@@ -282,11 +304,11 @@ TEST_CASE("replay selection: read_selected skips events that left the log meanwh
   }
   std::vector<std::string> ids;
   const core::EventLogReader reader(log.path);
-  auto found = commands::read_selected(reader, *selection,
-                                       [&](core::Event&& e, const commands::ChosenEvent&) {
-                                         ids.push_back(e.id);
-                                         return true;
-                                       });
+  auto found =
+      engine::read_selected(reader, *selection, [&](core::Event&& e, const engine::ChosenEvent&) {
+        ids.push_back(e.id);
+        return true;
+      });
   REQUIRE(found.ok());
   CHECK(*found < 2);
   for (const auto& id : ids) {
@@ -298,13 +320,13 @@ namespace {
 
 // Select `ids` (with --to unless `original_targets`) from the log at `path`,
 // collecting the reader's warnings.
-Result<commands::ReplaySelection>
+Result<engine::ReplaySelection>
 select_ids(
     const std::string& path, const std::vector<std::string>& ids,
     std::vector<std::string>* warnings = nullptr, bool original_targets = false,
     const std::function<bool()>& stopped = [] { return false; })
 {
-  commands::ReplayOptions options;
+  Query options;
   options.ids = ids;
   if (!original_targets) {
     options.to.push_back(*core::parse_target("3000"));
@@ -316,7 +338,7 @@ select_ids(
       warnings->push_back(warning);
     }
   });
-  return commands::select_for_replay(options, *filter, reader, stopped);
+  return engine::select_for_replay(selection_options(options), *filter, reader, stopped);
 }
 
 // Id number `i` of the many-events log: "evt_02" + 4 digits + 20 'K'.
