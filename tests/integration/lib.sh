@@ -324,3 +324,27 @@ start_tcp_proxy() {
   printf -v "${name}_PID" '%s' "$pid"
   printf -v "${name}_PORT" '%s' "${address##*:}"
 }
+
+# install_smee_client: install the public smee-client from npm into $T/npm and set
+# `smee` to its bin/smee.js; skip (77) without node/npm or when the install fails
+# (offline). The versions the tests were checked with: 5.0.0 needs node >= 20.18;
+# 3.1.1 runs on node 18 (Debian 12's nodejs). RAG_SMEE_VERSION overrides. A test that
+# calls it sets RAG_TEST_NETWORK=host before sourcing this file (npm needs the registry).
+install_smee_client() {
+  command -v node >/dev/null 2>&1 || skip "node is not installed (Debian: nodejs)"
+  command -v npm >/dev/null 2>&1 || skip "npm is not installed (Debian: npm)"
+  local version
+  if node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+              process.exit(a > 20 || (a === 20 && b >= 18) ? 0 : 1)'; then
+    version=${RAG_SMEE_VERSION:-5.0.0}
+  else
+    version=${RAG_SMEE_VERSION:-3.1.1}
+  fi
+  if ! timeout 120 npm install --prefix "$T/npm" --no-audit --no-fund --loglevel=error \
+    "smee-client@$version" >"$T/npm.log" 2>&1; then
+    skip "npm install smee-client@$version failed (offline?): $(tail -n 1 "$T/npm.log")"
+  fi
+  # shellcheck disable=SC2034 # read by the test that calls this
+  smee="$T/npm/node_modules/smee-client/bin/smee.js"
+  [ -f "$smee" ] || skip "smee-client@$version has no bin/smee.js"
+}

@@ -12,21 +12,7 @@ export RAG_TEST_NETWORK=host
 source "$(dirname "$0")/lib.sh"
 need curl python3
 
-command -v node >/dev/null 2>&1 || skip "node is not installed (Debian: nodejs)"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed (Debian: npm)"
-# As in relay_smee_client.sh: 5.0.0 needs node >= 20.18, 3.1.1 runs on node 18.
-if node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-            process.exit(a > 20 || (a === 20 && b >= 18) ? 0 : 1)'; then
-  smee_version=${RAG_SMEE_VERSION:-5.0.0}
-else
-  smee_version=${RAG_SMEE_VERSION:-3.1.1}
-fi
-if ! timeout 120 npm install --prefix "$T/npm" --no-audit --no-fund --loglevel=error \
-  "smee-client@$smee_version" >"$T/npm.log" 2>&1; then
-  skip "npm install smee-client@$smee_version failed (offline?): $(tail -n 1 "$T/npm.log")"
-fi
-smee="$T/npm/node_modules/smee-client/bin/smee.js"
-[ -f "$smee" ] || skip "smee-client@$smee_version has no bin/smee.js"
+install_smee_client
 
 # The target: node:http with its defaults (16 KiB of headers), recording every request
 # and every request it refused.

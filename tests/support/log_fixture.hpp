@@ -38,6 +38,25 @@ struct TempLog
   }
 };
 
+// Append `count` POST events to the log at `path`: the i-th has target "/hook/i", body
+// {"n":i}, id evt_01KBJ2X7Q9R3M8TZ4D6PNWAH followed by 10+i, and a time 1 µs after the
+// previous one.
+inline void
+append_events(const std::string& path, int count)
+{
+  std::ofstream out(path, std::ios::app);
+  for (int i = 0; i < count; ++i) {
+    core::Event event;
+    event.id = "evt_01KBJ2X7Q9R3M8TZ4D6PNWAH" + std::to_string(10 + i);
+    event.time_us = 1'700'000'000'000'000 + i;
+    event.method = "POST";
+    event.target = "/hook/" + std::to_string(i);
+    event.http_version = "HTTP/1.1";
+    event.body = "{\"n\":" + std::to_string(i) + "}";
+    out << core::to_json_line(event) << '\n';
+  }
+}
+
 // A clock that moves 1 ms forward on every reading.
 class StepClock final : public core::Clock
 {

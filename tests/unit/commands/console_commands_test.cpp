@@ -19,23 +19,6 @@ using namespace rag;
 
 namespace {
 
-// Append `count` POST events to `path`, the i-th with target "/hook/i".
-void
-write_events(const std::string& path, int count)
-{
-  std::ofstream out(path, std::ios::app);
-  for (int i = 0; i < count; ++i) {
-    core::Event event;
-    event.id = "evt_01KBJ2X7Q9R3M8TZ4D6PNWAH" + std::to_string(10 + i);
-    event.time_us = 1'700'000'000'000'000 + i;
-    event.method = "POST";
-    event.target = "/hook/" + std::to_string(i);
-    event.http_version = "HTTP/1.1";
-    event.body = "{\"n\":" + std::to_string(i) + "}";
-    out << core::to_json_line(event) << '\n';
-  }
-}
-
 std::size_t
 count_lines(const std::string& text)
 {
@@ -67,7 +50,7 @@ TEST_CASE("rag trigger --list: one line per sample on stdout, nothing on stderr"
 TEST_CASE("rag inspect: the table and --json on the data stream; nothing found on stderr")
 {
   test::TempLog log;
-  write_events(log.path, 3);
+  test::append_events(log.path, 3);
   commands::InspectOptions options;
   options.log_path = log.path;
   {
@@ -109,7 +92,7 @@ TEST_CASE("rag inspect: the table and --json on the data stream; nothing found o
 TEST_CASE("rag export: JSON Lines on the data stream; an empty log warns")
 {
   test::TempLog log;
-  write_events(log.path, 2);
+  test::append_events(log.path, 2);
   commands::ExportOptions options;
   options.log_path = log.path;
   engine::StringConsole console;

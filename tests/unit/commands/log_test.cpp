@@ -13,20 +13,6 @@ using namespace rag;
 
 namespace {
 
-void
-write_events(const std::string& path, int count)
-{
-  std::ofstream out(path, std::ios::app);
-  for (int i = 0; i < count; ++i) {
-    core::Event event;
-    event.id = "evt_01KBJ2X7Q9R3M8TZ4D6PNWAH" + std::to_string(10 + i);
-    event.time_us = 1'700'000'000'000'000 + i;
-    event.method = "POST";
-    event.target = "/hook";
-    out << core::to_json_line(event) << '\n';
-  }
-}
-
 commands::LogOptions
 options_for(const std::string& path, commands::LogAction action)
 {
@@ -52,7 +38,7 @@ TEST_CASE("rag log path: the path on stdout, where it came from on stderr")
 TEST_CASE("rag log stats and verify: rows on stdout, verdicts on stderr, exit 1 on a bad line")
 {
   test::TempLog log;
-  write_events(log.path, 3);
+  test::append_events(log.path, 3);
   {
     engine::StringConsole console;
     auto stats = commands::run_log(options_for(log.path, commands::LogAction::stats), console);
@@ -72,7 +58,7 @@ TEST_CASE("rag log stats and verify: rows on stdout, verdicts on stderr, exit 1 
           std::string::npos);
   }
   std::ofstream(log.path, std::ios::app) << "not json\n";
-  write_events(log.path, 1);
+  test::append_events(log.path, 1);
   engine::StringConsole console;
   auto verified = commands::run_log(options_for(log.path, commands::LogAction::verify), console);
   REQUIRE(verified.ok());
@@ -84,7 +70,7 @@ TEST_CASE("rag log stats and verify: rows on stdout, verdicts on stderr, exit 1 
 TEST_CASE("rag log prune --keep: the report on stdout; bad input is a usage error")
 {
   test::TempLog log;
-  write_events(log.path, 5);
+  test::append_events(log.path, 5);
   engine::StringConsole console;
   auto options = options_for(log.path, commands::LogAction::prune);
   options.keep = 2;
