@@ -258,7 +258,11 @@ CapturePipeline::log_event(const Prepared& prepared)
         stderr, fmt::format("rag: error: {} ({})", written.error().message, written.error().hint));
     return false;
   }
-  m_log_failing.store(false, std::memory_order_relaxed);
+  // Read first: a store from every connection thread on each request would bounce the
+  // cache line between cores on the listener's hot path.
+  if (m_log_failing.load(std::memory_order_relaxed)) {
+    m_log_failing.store(false, std::memory_order_relaxed);
+  }
   m_captured.fetch_add(1, std::memory_order_relaxed);
   print_line(prepared.shown);
   return true;
