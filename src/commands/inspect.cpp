@@ -7,6 +7,7 @@
 #include "core/event_view.hpp"
 #include "core/id.hpp"
 #include "core/record_json.hpp"
+#include "engine/stop_signal.hpp"
 #include "util/terminal.hpp"
 
 #include <algorithm>
@@ -18,7 +19,6 @@
 #include <ctime>
 #include <deque>
 #include <limits>
-#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,7 +35,7 @@ namespace {
 constexpr std::size_t k_default_rows = 20;
 // Events waiting for a delivery that makes them match --status while following.
 constexpr std::size_t k_max_pending = 1000;
-constexpr long k_poll_interval_ns = 100'000'000;
+constexpr std::chrono::milliseconds k_poll_interval{100};
 constexpr std::uint64_t k_no_end = std::numeric_limits<std::uint64_t>::max();
 
 // Writes data through the console and remembers the first failure; a reader that went
@@ -353,8 +353,8 @@ public:
     m_watermark = selection.newest_event_id;
   }
 
-  // Poll the log from `offset` until SIGINT or SIGTERM (blocked by the caller).
-  Result<int> run(std::uint64_t offset, const sigset_t& signals)
+  // Poll the log from `offset` until `stop` is requested (Ctrl-C).
+  Result<int> run(std::uint64_t offset, const engine::Stop& stop)
   {
     m_offset = offset;
     struct stat st
@@ -367,9 +367,7 @@ public:
       if (!m_out.flush()) {
         break;
       }
-      timespec interval{0, k_poll_interval_ns};
-      const int sig = ::sigtimedwait(&signals, nullptr, &interval);
-      if (sig == SIGINT || sig == SIGTERM) {
+      if (stop.wait_for(k_poll_interval)) {
         break;
       }
     }
@@ -525,7 +523,7 @@ private:
 // The table or JSON listing, then --follow.
 Result<int>
 list_events(const InspectOptions& options, const core::EventLogReader& reader,
-            const core::EventFilter& filter, Output& out, const sigset_t& signals)
+            const core::EventFilter& filter, Output& out, const engine::Stop& stop)
 {
   std::size_t limit = k_default_rows;
   if (options.last > 0) {
@@ -585,7 +583,7 @@ list_events(const InspectOptions& options, const core::EventLogReader& reader,
   }
   Follower follower(options, reader, filter, out, layout, columns);
   follower.seed(selection);
-  return follower.run(end_offset, signals);
+  return follower.run(end_offset, stop);
 }
 
 } // namespace
@@ -722,14 +720,11 @@ run_inspect(const InspectOptions& options, engine::Console& console)
 
   // Writes to a closed pipe must come back as EPIPE (a quiet end), not kill us.
   std::signal(SIGPIPE, SIG_IGN);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  engine::Stop no_stop;
+  std::optional<engine::StopSignal> signals;
   if (options.follow) {
-    // Blocked signals stay pending until the follow loop's sigtimedwait takes them,
-    // so Ctrl-C at any moment ends the command cleanly with 0.
-    ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Ctrl-C at any moment ends the follow loop cleanly with 0.
+    signals.emplace();
   }
 
   const core::EventLogReader reader(
@@ -746,7 +741,7 @@ run_inspect(const InspectOptions& options, engine::Console& console)
     }
     return show_event(reader, selection.events.front(), options, out);
   }
-  return list_events(options, reader, filter, out, signals);
+  return list_events(options, reader, filter, out, signals ? signals->stop() : no_stop);
 }
 
 } // namespace rag::commands

@@ -4,7 +4,7 @@
 #include "core/event_log.hpp"
 #include "core/id.hpp"
 #include "engine/capture_pipeline.hpp"
-#include "engine/signal_stopper.hpp"
+#include "engine/stop_signal.hpp"
 #include "net/capture_server.hpp"
 #include "net/forward_client.hpp"
 #include "util/line_output.hpp"
@@ -39,7 +39,8 @@ run_listen(const ListenOptions& options, engine::Console& console)
 
   // The signal thread must exist before any other thread so that they all
   // inherit the blocked mask and only it receives SIGINT/SIGTERM.
-  engine::SignalStopper stopper([&server] { server->stop(); });
+  engine::StopSignal signals;
+  signals.stop().on_stop([&server] { server->stop(); });
 
   core::SystemClock clock;
   core::RandomIdSource ids;

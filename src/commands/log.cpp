@@ -7,14 +7,13 @@
 #include "core/log_maintenance.hpp"
 #include "core/record_json.hpp"
 #include "engine/console.hpp"
+#include "engine/stop_signal.hpp"
 #include "util/terminal.hpp"
 
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
-#include <pthread.h>
 #include <string>
 #include <sys/stat.h>
 #include <vector>
@@ -39,28 +38,6 @@ file_exists(const std::string& path)
   {};
   return ::stat(path.c_str(), &st) == 0;
 }
-
-// Blocks the signals that would kill rag mid-rename (leaving a temporary file behind)
-// until the scope ends; a signal that arrived meanwhile is delivered then.
-class SignalBlock
-{
-public:
-  SignalBlock()
-  {
-    sigset_t block;
-    sigemptyset(&block);
-    for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
-      sigaddset(&block, signal);
-    }
-    pthread_sigmask(SIG_BLOCK, &block, &m_old);
-  }
-  SignalBlock(const SignalBlock&) = delete;
-  SignalBlock& operator=(const SignalBlock&) = delete;
-  ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &m_old, nullptr); }
-
-private:
-  sigset_t m_old{};
-};
 
 Result<int>
 run_path(const LogOptions& options, engine::Console& console)
@@ -255,7 +232,7 @@ run_prune(const LogOptions& options, engine::Console& console)
   RAG_TRY_ASSIGN(const core::PrunePolicy policy, prune_policy(options));
   // Ctrl-C during the rewrite would leave the temporary file behind: once prune holds
   // the lock, it waits until the new log is in place and the report printed.
-  std::optional<SignalBlock> block;
+  std::optional<engine::SignalDeferral> block;
   RAG_TRY_ASSIGN(
       const core::PruneReport report,
       core::prune_log(options.log_path, policy, options.dry_run, [&block] { block.emplace(); }));

@@ -6,7 +6,7 @@
 #include "core/id.hpp"
 #include "core/record_json.hpp"
 #include "core/sse.hpp"
-#include "engine/signal_stopper.hpp"
+#include "engine/stop_signal.hpp"
 #include "net/capture_server.hpp"
 #include "util/bytes.hpp"
 #include "util/random.hpp"
@@ -643,7 +643,8 @@ run_relay(const RelayOptions& options)
   Relay relay(options, public_url, clock, ids);
 
   // Before any other thread exists, so that all of them inherit the blocked signals.
-  engine::SignalStopper stopper([&] {
+  engine::StopSignal signals;
+  signals.stop().on_stop([&] {
     relay.hub().shutdown();
     server->stop();
   });

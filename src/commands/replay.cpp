@@ -10,6 +10,7 @@
 #include "core/signature.hpp"
 #include "engine/fanout.hpp"
 #include "engine/replay_selection.hpp"
+#include "engine/stop_signal.hpp"
 #include "net/forward_client.hpp"
 #include "util/bytes.hpp"
 #include "util/terminal.hpp"
@@ -72,59 +73,6 @@ plural(std::size_t count, std::string_view word, std::string_view many = {})
     return fmt::format("1 {}", word);
   }
   return many.empty() ? fmt::format("{} {}s", count, word) : fmt::format("{} {}", count, many);
-}
-
-// Set by the signal thread on the first SIGINT/SIGTERM; wakes whoever waits on it.
-class StopFlag
-{
-public:
-  void request()
-  {
-    std::lock_guard lock(m_mutex);
-    m_requested = true;
-    m_changed.notify_all();
-  }
-
-  bool requested()
-  {
-    std::lock_guard lock(m_mutex);
-    return m_requested;
-  }
-
-  // Wait up to `duration`; return true when a stop was requested.
-  bool wait_for(std::chrono::microseconds duration)
-  {
-    std::unique_lock lock(m_mutex);
-    return m_changed.wait_for(lock, duration, [&] { return m_requested; });
-  }
-
-private:
-  std::mutex m_mutex;
-  std::condition_variable m_changed;
-  bool m_requested = false;
-};
-
-// Block SIGINT/SIGTERM in this thread (and so in every thread started later) and
-// let one thread take them: the first asks the replay to stop, the second quits.
-std::shared_ptr<StopFlag>
-watch_signals()
-{
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // Shared with the detached thread, which outlives this call.
-  auto stop = std::make_shared<StopFlag>();
-  std::thread([signals, stop] {
-    int signal = 0;
-    ::sigwait(&signals, &signal);
-    stop->request();
-    ::sigwait(&signals, &signal);
-    util::write_line(stderr, "\nrag: interrupted twice: quitting without waiting");
-    std::_Exit(130);
-  }).detach();
-  return stop;
 }
 
 // ---------------------------------------------------------------------------
@@ -489,7 +437,8 @@ Engine* g_abandoned = nullptr;
 
 Result<int>
 send_all(const ReplayOptions& options, const core::EventLogReader& reader,
-         const engine::ReplaySelection& selection, const std::vector<Send>& to, StopFlag& stop)
+         const engine::ReplaySelection& selection, const std::vector<Send>& to,
+         const engine::Stop& stop)
 {
   const auto started = std::chrono::steady_clock::now();
   RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
@@ -678,13 +627,14 @@ run_replay(const ReplayOptions& options)
                  core::EventFilter::parse(options.filter, core::SystemClock().now_us()));
 
   // Before any other thread exists, so that every thread inherits the blocked mask.
-  const std::shared_ptr<StopFlag> stop = watch_signals();
+  engine::StopSignal signals;
+  const engine::Stop& stop = signals.stop();
 
   const core::EventLogReader reader(options.log_path, warn);
   RAG_TRY_ASSIGN(const engine::ReplaySelection selection,
                  engine::select_for_replay(selection_options(options), filter, reader,
-                                           [&] { return stop->requested(); }));
-  if (stop->requested()) {
+                                           [&] { return stop.requested(); }));
+  if (stop.requested()) {
     util::write_line(stderr, "rag: interrupted before anything was sent");
     return 1;
   }
@@ -707,7 +657,7 @@ run_replay(const ReplayOptions& options)
   if (options.dry_run) {
     return dry_run(options, reader, selection, to);
   }
-  return send_all(options, reader, selection, to, *stop);
+  return send_all(options, reader, selection, to, stop);
 }
 
 } // namespace rag::commands

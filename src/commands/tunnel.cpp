@@ -7,7 +7,7 @@
 #include "core/json_bounded.hpp"
 #include "core/retry.hpp"
 #include "core/signature.hpp"
-#include "engine/signal_stopper.hpp"
+#include "engine/stop_signal.hpp"
 #include "net/forward_client.hpp"
 #include "net/sse_client.hpp"
 #include "util/line_output.hpp"
@@ -38,46 +38,6 @@ constexpr std::chrono::milliseconds k_backoff_cap{10'000};
 // heartbeat every 15 s by default) was ended by the relay's side, not by a tunnel that
 // slept or lost its network (those end in silence first).
 constexpr auto k_live_drop = std::chrono::seconds(20);
-
-// What Ctrl-C stops: first the stream (while a channel is being set up), then the
-// tunnel; also an interruptible wait.
-class StopRequest
-{
-public:
-  void request()
-  {
-    std::lock_guard lock(m_mutex);
-    m_stopped = true;
-    m_changed.notify_all();
-    // Called under the lock so that on_stop() can replace it before its target goes away.
-    if (m_action) {
-      m_action();
-    }
-  }
-
-  // Run `action` on a stop request (at once when one came already); {} clears it.
-  void on_stop(std::function<void()> action)
-  {
-    std::lock_guard lock(m_mutex);
-    m_action = std::move(action);
-    if (m_stopped && m_action) {
-      m_action();
-    }
-  }
-
-  // Wait `delay` unless a stop request comes first; return true when none came.
-  bool wait(std::chrono::milliseconds delay)
-  {
-    std::unique_lock lock(m_mutex);
-    return !m_changed.wait_for(lock, delay, [this] { return m_stopped; });
-  }
-
-private:
-  std::mutex m_mutex;
-  std::condition_variable m_changed;
-  bool m_stopped = false;
-  std::function<void()> m_action;
-};
 
 double
 random01()
@@ -552,10 +512,10 @@ run_tunnel(const TunnelOptions& options)
   };
   RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
 
-  // Before any other thread exists, so that they all inherit the blocked signals; the
-  // stopper (and its thread) goes before the request it calls.
-  StopRequest stop_request;
-  engine::SignalStopper stopper([&stop_request] { stop_request.request(); });
+  // Before any other thread exists, so that they all inherit the blocked signals.
+  // Ctrl-C stops first the stream (while a channel is being set up), then the tunnel.
+  engine::StopSignal signals;
+  engine::Stop& stop_request = signals.stop();
 
   net::SseClientOptions stream_options;
   stream_options.insecure = options.insecure;
@@ -565,7 +525,7 @@ run_tunnel(const TunnelOptions& options)
   // Whatever way this function returns, a late signal must not act on what is gone.
   struct ClearStop
   {
-    StopRequest& request;
+    engine::Stop& request;
     ~ClearStop() { request.on_stop({}); }
   } clear_stop{stop_request};
 
@@ -585,7 +545,7 @@ run_tunnel(const TunnelOptions& options)
           core::backoff_delay(failures, random01(), {}, k_backoff_base, k_backoff_cap);
       util::write_line(stderr, fmt::format("Cannot reach the relay: {}. Retrying in {}...",
                                            answer.error, format_delay(delay)));
-      if (!stop_request.wait(delay)) {
+      if (stop_request.wait_for(delay)) {
         return 0;
       }
     }
