@@ -178,7 +178,7 @@ add_relay(CLI::App& app)
 
   return [args]() -> Result<int> {
     RAG_TRY_ASSIGN(const commands::RelayOptions options, make_options(*args));
-    return commands::run_relay(options);
+    return commands::run_relay(options, terminal_console());
   };
 }
 

@@ -177,7 +177,7 @@ add_replay(CLI::App& app)
   return [args, last_option]() -> Result<int> {
     args->last_given = last_option->count() > 0;
     RAG_TRY_ASSIGN(const commands::ReplayOptions options, make_options(*args));
-    return commands::run_replay(options);
+    return commands::run_replay(options, terminal_console());
   };
 }
 

@@ -116,7 +116,7 @@ add_tunnel(CLI::App& app)
 
   return [args]() -> Result<int> {
     RAG_TRY_ASSIGN(const commands::TunnelOptions options, make_options(*args));
-    return commands::run_tunnel(options);
+    return commands::run_tunnel(options, terminal_console());
   };
 }
 

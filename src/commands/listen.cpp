@@ -66,7 +66,7 @@ run_listen(const ListenOptions& options, engine::Console& console)
   // (so it inherits the blocked signals), and it outlives the pipeline and the server
   // threads that print through it.
   util::LineOutput out(STDOUT_FILENO);
-  engine::CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids,
+  engine::CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids, console,
                                    [&out](const std::string& line) { out.write(line); });
 
   auto handler = [&](core::HttpRequest&& request, const net::Peer& peer) -> net::HttpResponse {

@@ -28,6 +28,14 @@ namespace rag::commands {
 
 namespace {
 
+using engine::HeldEventPtr;
+using engine::RelayAwait;
+using engine::RelayBatch;
+using engine::RelayHub;
+using engine::RelayPublish;
+using engine::RelaySubscription;
+using engine::ReplyOutcome;
+
 // Connections one peer address may hold open at once (ServerOptions::max_connections_per_peer).
 constexpr std::size_t k_max_connections_per_peer = 256;
 
@@ -236,8 +244,9 @@ class Relay
 {
 public:
   Relay(const RelayOptions& options, std::string public_url, core::Clock& clock,
-        core::IdSource& ids)
-      : m_options(options), m_public_url(std::move(public_url)), m_hub(options.backlog, clock, ids)
+        core::IdSource& ids, engine::Console& console)
+      : m_options(options), m_public_url(std::move(public_url)), m_console(console),
+        m_hub(options.backlog, clock, ids)
   {}
 
   RelayHub& hub() { return m_hub; }
@@ -261,6 +270,7 @@ private:
 
   const RelayOptions& m_options;
   const std::string m_public_url; // no trailing '/'
+  engine::Console& m_console;
   RelayHub m_hub;
   std::atomic<std::uint64_t> m_published{0};
 };
@@ -268,7 +278,7 @@ private:
 void
 Relay::log(const std::string& line) const
 {
-  util::write_line(stderr, line);
+  m_console.err(line);
 }
 
 bool
@@ -583,8 +593,7 @@ Relay::publish(core::HttpRequest&& request, const std::string& channel, std::str
                   util::human_size(event->body_size), core::short_id(event->id), subscribers,
                   subscribers == 1 ? "" : "s"));
   if (m_options.json) {
-    util::write_line(
-        stdout,
+    m_console.out(
         fmt::format(R"({{"kind":"publish","id":"{}","time":"{}","channel":"{}","method":"{}",)"
                     R"("target":"{}","body_size":{},"remote":"{}","subscribers":{}}})",
                     event->id, core::format_time_us(event->time_us), core::json_escape(channel),
@@ -620,7 +629,7 @@ Relay::publish(core::HttpRequest&& request, const std::string& channel, std::str
 } // namespace
 
 Result<int>
-run_relay(const RelayOptions& options)
+run_relay(const RelayOptions& options, engine::Console& console)
 {
   net::ServerOptions server_options;
   server_options.host = options.host;
@@ -640,7 +649,7 @@ run_relay(const RelayOptions& options)
   }
   core::SystemClock clock;
   core::RandomIdSource ids;
-  Relay relay(options, public_url, clock, ids);
+  Relay relay(options, public_url, clock, ids, console);
 
   // Before any other thread exists, so that all of them inherit the blocked signals.
   engine::StopSignal signals;
@@ -652,30 +661,26 @@ run_relay(const RelayOptions& options)
   auto handler = [&relay](core::HttpRequest&& request, const net::Peer& peer) {
     return relay.handle(std::move(request), peer);
   };
-  auto on_reject = [](int status, const std::string& reason, const net::Peer& peer) {
-    util::write_line(stderr, fmt::format("rag: rejected a request from {} with {}: {}", peer.remote,
-                                         status, reason));
+  auto on_reject = [&console](int status, const std::string& reason, const net::Peer& peer) {
+    console.err(
+        fmt::format("rag: rejected a request from {} with {}: {}", peer.remote, status, reason));
   };
 
-  util::write_line(stderr, fmt::format("Ready! Relaying on {} (channels at {}/CHANNEL; a new one: "
-                                       "GET {}/new). Press Ctrl-C to stop.",
-                                       server->url(), public_url, public_url));
-  util::write_line(
-      stderr, fmt::format("  backlog per channel: {} events, {}, {}; at most {} held in all{}{}",
-                          options.backlog.backlog_count,
-                          core::format_duration_us(options.backlog.backlog_age_us),
-                          util::human_size(options.backlog.backlog_bytes),
-                          util::human_size(options.backlog.max_held),
-                          options.token.empty() ? "" : "; subscribing needs the token",
-                          options.sync_timeout.count() > 0
-                              ? "; sync mode, " +
-                                    core::format_duration_us(options.sync_timeout.count() * 1000) +
-                                    " timeout"
-                              : std::string()));
+  console.err(fmt::format("Ready! Relaying on {} (channels at {}/CHANNEL; a new one: "
+                          "GET {}/new). Press Ctrl-C to stop.",
+                          server->url(), public_url, public_url));
+  console.err(fmt::format(
+      "  backlog per channel: {} events, {}, {}; at most {} held in all{}{}",
+      options.backlog.backlog_count, core::format_duration_us(options.backlog.backlog_age_us),
+      util::human_size(options.backlog.backlog_bytes), util::human_size(options.backlog.max_held),
+      options.token.empty() ? "" : "; subscribing needs the token",
+      options.sync_timeout.count() > 0
+          ? "; sync mode, " + core::format_duration_us(options.sync_timeout.count() * 1000) +
+                " timeout"
+          : std::string()));
   server->serve(handler, on_reject);
   relay.hub().shutdown();
-  util::write_line(stderr,
-                   fmt::format("Stopped. {} webhook(s) relayed this session.", relay.published()));
+  console.err(fmt::format("Stopped. {} webhook(s) relayed this session.", relay.published()));
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
-#include "commands/relay_hub.hpp"
+#include "engine/console.hpp"
+#include "engine/relay_hub.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
@@ -17,7 +18,7 @@ struct RelayOptions
   int port = k_relay_default_port;
   std::string public_url; // base URL channels are announced under; empty = the bound URL
   std::string token;      // when set, subscribing, the channel page and replies need it
-  RelayHubOptions backlog;
+  engine::RelayHubOptions backlog;
   std::size_t max_body = 25 * 1024 * 1024;
   std::size_t max_header = 64 * 1024;
   std::chrono::milliseconds sync_timeout{0}; // > 0: hold senders until a tunnel replies
@@ -28,6 +29,6 @@ struct RelayOptions
 
 // Serve relay channels (docs/relay-protocol.md) until SIGINT/SIGTERM; returns the
 // exit code. A bad address or a busy port is an Error before anything is served.
-Result<int> run_relay(const RelayOptions& options);
+Result<int> run_relay(const RelayOptions& options, engine::Console& console);
 
 } // namespace rag::commands

@@ -59,12 +59,6 @@ constexpr std::size_t k_progress_min_events = 5;
 constexpr auto k_progress_interval = std::chrono::milliseconds(100);
 constexpr std::size_t k_progress_bar_width = 24;
 
-void
-warn(const std::string& message)
-{
-  util::write_line(stderr, fmt::format("rag: warning: {}", message));
-}
-
 // Return "1 event", "2 events"; `many` is the plural when it is not WORD + "s".
 std::string
 plural(std::size_t count, std::string_view word, std::string_view many = {})
@@ -121,7 +115,7 @@ spec_list(const std::vector<core::SignatureSpec>& specs)
 // applied to it (see resign_schemes).
 std::shared_ptr<const engine::Payload>
 make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign,
-             std::vector<std::string>& resigned)
+             std::vector<std::string>& resigned, engine::Console& console)
 {
   auto payload = std::make_shared<engine::Payload>();
   payload->event_id = std::move(event.id);
@@ -134,9 +128,9 @@ make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign
   resigned.clear();
   const std::vector<std::size_t> schemes = resign_schemes(resign, payload->headers);
   if (schemes.empty() && !resign.empty()) {
-    util::write_line(stderr, fmt::format("rag: warning: {} not re-signed: it carries the signature "
-                                         "headers of none of {}; sent as captured",
-                                         payload->event_id, spec_list(resign)));
+    console.warning(fmt::format("{} not re-signed: it carries the signature headers of none of "
+                                "{}; sent as captured",
+                                payload->event_id, spec_list(resign)));
   }
   const std::int64_t now_us = core::SystemClock().now_us();
   for (const std::size_t index : schemes) {
@@ -146,8 +140,8 @@ make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign
       payload->headers = std::move(signed_headers).value();
       resigned.push_back(core::spec_label(spec));
     } else {
-      util::write_line(stderr, fmt::format("rag: warning: {} not re-signed: {}", payload->event_id,
-                                           signed_headers.error().message));
+      console.warning(
+          fmt::format("{} not re-signed: {}", payload->event_id, signed_headers.error().message));
     }
   }
   // The target sees what the original forward sent: X-Forwarded-For names the
@@ -216,9 +210,10 @@ dry_run_text(const std::string& event_id, const core::OutgoingRequest& request,
 
 Result<int>
 dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
-        const engine::ReplaySelection& selection, const std::vector<Send>& to)
+        const engine::ReplaySelection& selection, const std::vector<Send>& to,
+        engine::Console& console)
 {
-  const bool color = util::color_enabled(stdout);
+  const bool color = console.out_color();
   std::size_t requests = 0;
   std::size_t unsendable = 0;
   std::size_t skipped = 0;
@@ -231,24 +226,23 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
             skip_reason(event, !to.empty() || chosen.targets != 0, options.include_rejected);
         !reason.empty()) {
       ++skipped;
-      warn(fmt::format("{} skipped: {}", event_id, reason));
+      console.warning(fmt::format("{} skipped: {}", event_id, reason));
       return true;
     }
-    const auto payload = make_payload(std::move(event), options.resign, resign.labels);
+    const auto payload = make_payload(std::move(event), options.resign, resign.labels, console);
     for (const Send& send : sends_for(chosen, selection, to, scratch)) {
       const engine::PlannedDelivery planned = engine::plan_delivery(
           *payload, send.destination, send.request_target, options.set_headers);
       if (!planned.request) {
         ++unsendable;
-        util::write_line(stderr, fmt::format("rag: error: {} cannot be sent to {}: {}", event_id,
-                                             planned.url, planned.request.error().message));
+        console.error(error(fmt::format("{} cannot be sent to {}: {}", event_id, planned.url,
+                                        planned.request.error().message)));
         continue;
       }
       ++requests;
-      util::write_line(stdout,
-                       options.json
-                           ? dry_run_json(event_id, *planned.request, planned.url, resign)
-                           : dry_run_text(event_id, *planned.request, planned.url, resign, color));
+      console.out(options.json
+                      ? dry_run_json(event_id, *planned.request, planned.url, resign)
+                      : dry_run_text(event_id, *planned.request, planned.url, resign, color));
     }
     return true;
   };
@@ -260,25 +254,23 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
   if (skipped > 0) {
     notes += fmt::format("{}{} skipped", notes.empty() ? "" : ", ", plural(skipped, "event"));
   }
-  util::write_line(stderr,
-                   fmt::format("dry run: {} for {} would be sent{}; nothing was sent",
-                               plural(requests, "request"), plural(found - skipped, "event"),
-                               notes.empty() ? std::string() : " (" + notes + ")"));
+  console.err(fmt::format("dry run: {} for {} would be sent{}; nothing was sent",
+                          plural(requests, "request"), plural(found - skipped, "event"),
+                          notes.empty() ? std::string() : " (" + notes + ")"));
   return unsendable > 0 || skipped > 0 || found < selection.events.size() ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------
 // Sending
 
-// Prints delivery lines (stdout) and the progress line (stderr) without mixing them,
-// and counts outcomes. Called from the Fanout's worker threads and the main thread.
+// Prints delivery lines and the progress line (the Console keeps them apart) and counts
+// outcomes. Called from the Fanout's worker threads and the main thread.
 class Reporter
 {
 public:
-  Reporter(bool json, std::size_t total_events)
-      : m_json(json), m_color(util::color_enabled(stdout)),
-        m_stdout_tty(::isatty(STDOUT_FILENO) == 1),
-        m_progress(total_events > k_progress_min_events && ::isatty(STDERR_FILENO) == 1),
+  Reporter(bool json, std::size_t total_events, engine::Console& console)
+      : m_json(json), m_color(console.out_color()), m_console(console),
+        m_progress(total_events > k_progress_min_events && console.shows_status()),
         m_total(total_events)
   {}
 
@@ -292,16 +284,8 @@ public:
                              core::short_id(delivery.event_id));
     std::lock_guard lock(m_mutex);
     ++(failed ? m_failed : m_ok);
-    // Delivery lines and the progress line may share a terminal.
-    const bool redraw = m_progress_shown && m_stdout_tty;
-    if (redraw) {
-      clear_progress();
-    }
-    if (!m_stdout_failed) {
-      m_stdout_failed = std::fwrite(line.data(), 1, line.size(), stdout) != line.size() ||
-                        std::fputc('\n', stdout) == EOF || std::fflush(stdout) != 0;
-    }
-    draw_progress(redraw);
+    m_console.out(line);
+    draw_progress(false);
   }
 
   // Every delivery of one more event was started.
@@ -312,31 +296,30 @@ public:
     draw_progress(false);
   }
 
-  // One more event was left out; `text` is the warning that says why.
-  void event_skipped(const std::string& text)
+  // One more event was left out; `warning` says why.
+  void event_skipped(const std::string& warning)
   {
     std::lock_guard lock(m_mutex);
     ++m_skipped;
-    clear_progress();
-    util::write_line(stderr, text);
+    m_console.warning(warning);
     draw_progress(true);
   }
 
-  // Print a diagnostic line on stderr, keeping the progress line below it.
+  // Print a diagnostic line, keeping the progress line below it.
   void note(const std::string& text)
   {
     std::lock_guard lock(m_mutex);
-    clear_progress();
-    util::write_line(stderr, text);
-    draw_progress(true);
+    m_console.err(text);
   }
 
   // Remove the progress line for good.
   void finish()
   {
     std::lock_guard lock(m_mutex);
-    clear_progress();
-    m_progress = false;
+    if (m_progress) {
+      m_console.status({});
+      m_progress = false;
+    }
   }
 
   std::size_t sent()
@@ -361,25 +344,17 @@ public:
   }
 
 private:
-  void clear_progress()
-  {
-    if (m_progress_shown) {
-      std::fputs("\r\x1b[K", stderr);
-      std::fflush(stderr);
-      m_progress_shown = false;
-    }
-  }
-
   void draw_progress(bool force)
   {
     if (!m_progress) {
       return;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (!force && m_progress_shown && now - m_drawn < k_progress_interval) {
+    if (!force && m_drawn_once && now - m_drawn < k_progress_interval) {
       return;
     }
     m_drawn = now;
+    m_drawn_once = true;
     const std::size_t done = m_sent + m_skipped;
     const std::size_t filled = m_total == 0 ? 0 : done * k_progress_bar_width / m_total;
     std::string bar(k_progress_bar_width, ' ');
@@ -387,24 +362,21 @@ private:
     if (filled < k_progress_bar_width) {
       bar[filled] = '>';
     }
-    fmt::print(stderr, "\r\x1b[Kreplaying [{}] {}/{} events  {} ok  {} failed", bar, done, m_total,
-               m_ok, m_failed);
-    std::fflush(stderr);
-    m_progress_shown = true;
+    m_console.status(fmt::format("replaying [{}] {}/{} events  {} ok  {} failed", bar, done,
+                                 m_total, m_ok, m_failed));
   }
 
   const bool m_json;
   const bool m_color;
-  const bool m_stdout_tty;
+  engine::Console& m_console;
   bool m_progress;
   const std::size_t m_total;
-  std::mutex m_mutex; // guards everything below and the terminal
+  std::mutex m_mutex; // guards everything below
   std::size_t m_sent = 0;
   std::size_t m_skipped = 0;
   std::size_t m_ok = 0;
   std::size_t m_failed = 0;
-  bool m_progress_shown = false;
-  bool m_stdout_failed = false;
+  bool m_drawn_once = false;
   std::chrono::steady_clock::time_point m_drawn;
 };
 
@@ -413,14 +385,15 @@ private:
 struct Engine
 {
   Engine(core::EventLogWriter log, const ReplayOptions& options,
-         const engine::FanoutOptions& fanout_options, std::size_t total_events)
-      : reporter(options.json, total_events), writer(std::move(log)), client([&] {
+         const engine::FanoutOptions& fanout_options, std::size_t total_events,
+         engine::Console& console)
+      : reporter(options.json, total_events, console), writer(std::move(log)), client([&] {
           net::ForwardClientOptions client_options;
           client_options.insecure = options.insecure;
           client_options.max_idle_per_target = std::max<std::size_t>(32, options.concurrency);
           return client_options;
         }()),
-        fanout(fanout_options, client, writer, clock, ids,
+        fanout(fanout_options, client, writer, clock, ids, console,
                [this](const core::Delivery& delivery) { reporter.delivered(delivery); })
   {}
 
@@ -438,9 +411,10 @@ Engine* g_abandoned = nullptr;
 Result<int>
 send_all(const ReplayOptions& options, const core::EventLogReader& reader,
          const engine::ReplaySelection& selection, const std::vector<Send>& to,
-         const engine::Stop& stop)
+         const engine::Stop& stop, engine::Console& console)
 {
   const auto started = std::chrono::steady_clock::now();
+  auto warn = [&console](const std::string& message) { console.warning(message); };
   RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
 
   engine::FanoutOptions fanout_options;
@@ -451,8 +425,8 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
   fanout_options.ordered = options.concurrency == 1;
   fanout_options.max_workers_per_target = options.concurrency;
   fanout_options.set_headers = options.set_headers;
-  auto replayer =
-      std::make_unique<Engine>(std::move(writer), options, fanout_options, selection.events.size());
+  auto replayer = std::make_unique<Engine>(std::move(writer), options, fanout_options,
+                                           selection.events.size(), console);
   engine::Fanout& fanout = replayer->fanout;
   Reporter& reporter = replayer->reporter;
 
@@ -469,10 +443,10 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
     if (const std::string reason =
             skip_reason(event, !to.empty() || chosen.targets != 0, options.include_rejected);
         !reason.empty()) {
-      reporter.event_skipped(fmt::format("rag: warning: {} skipped: {}", event.id, reason));
+      reporter.event_skipped(fmt::format("{} skipped: {}", event.id, reason));
       return !stop.requested();
     }
-    const auto payload = make_payload(std::move(event), options.resign, resigned);
+    const auto payload = make_payload(std::move(event), options.resign, resigned, console);
     for (const Send& send : sends_for(chosen, selection, to, scratch)) {
       while (!fanout.wait_for_capacity(options.concurrency, k_poll)) {
         if (stop.requested()) {
@@ -534,10 +508,10 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
   if (unfinished > 0) {
     summary += fmt::format("; {} did not finish", plural(unfinished, "delivery", "deliveries"));
   }
-  util::write_line(stderr, summary);
+  console.err(summary);
   if (found && *found < total && !interrupted) {
-    warn(fmt::format("{} of the selected events were no longer in the log (pruned meanwhile?)",
-                     total - *found));
+    console.warning(fmt::format(
+        "{} of the selected events were no longer in the log (pruned meanwhile?)", total - *found));
   }
 
   if (unfinished > 0) {
@@ -602,7 +576,7 @@ selection_options(const ReplayOptions& options)
 } // namespace
 
 Result<int>
-run_replay(const ReplayOptions& options)
+run_replay(const ReplayOptions& options, engine::Console& console)
 {
   const bool filters = options.last != 0 || !options.filter.since.empty() ||
                        !options.filter.until.empty() || !options.filter.method.empty() ||
@@ -630,17 +604,17 @@ run_replay(const ReplayOptions& options)
   engine::StopSignal signals;
   const engine::Stop& stop = signals.stop();
 
-  const core::EventLogReader reader(options.log_path, warn);
+  const core::EventLogReader reader(
+      options.log_path, [&console](const std::string& message) { console.warning(message); });
   RAG_TRY_ASSIGN(const engine::ReplaySelection selection,
                  engine::select_for_replay(selection_options(options), filter, reader,
                                            [&] { return stop.requested(); }));
   if (stop.requested()) {
-    util::write_line(stderr, "rag: interrupted before anything was sent");
+    console.err("rag: interrupted before anything was sent");
     return 1;
   }
   if (selection.events.empty()) {
-    util::write_line(
-        stderr, fmt::format("rag: no events in {} match; nothing was replayed", options.log_path));
+    console.err(fmt::format("rag: no events in {} match; nothing was replayed", options.log_path));
     return 0;
   }
   // Events without an original target (selection.untargeted) are skipped one by one
@@ -655,9 +629,9 @@ run_replay(const ReplayOptions& options)
   }
 
   if (options.dry_run) {
-    return dry_run(options, reader, selection, to);
+    return dry_run(options, reader, selection, to, console);
   }
-  return send_all(options, reader, selection, to, stop);
+  return send_all(options, reader, selection, to, stop, console);
 }
 
 } // namespace rag::commands

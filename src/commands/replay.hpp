@@ -5,6 +5,7 @@
 #include "core/event_filter.hpp"
 #include "core/forward_plan.hpp"
 #include "core/record.hpp"
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
@@ -36,7 +37,7 @@ struct ReplayOptions
 // Re-send the selected events (in capture order) and record every attempt as a
 // replay delivery; returns the exit code: 0 when every delivery succeeded, 1 when
 // one failed, was left unsent (Ctrl-C) or an event was skipped (see skip_reason).
-Result<int> run_replay(const ReplayOptions& options);
+Result<int> run_replay(const ReplayOptions& options, engine::Console& console);
 
 // Return why `event` is left out of a replay (a warning names it, the others are still
 // sent), or an empty string: its recorded signature verdict is invalid, as

@@ -131,8 +131,8 @@ struct Tunnel::Replies
 };
 
 Tunnel::Tunnel(TunnelConfig config, core::EventStream& stream, engine::CapturePipeline& pipeline,
-               TunnelHooks hooks)
-    : m_config(std::move(config)), m_stream(stream), m_pipeline(pipeline),
+               engine::Console& console, TunnelHooks hooks)
+    : m_config(std::move(config)), m_stream(stream), m_pipeline(pipeline), m_console(console),
       m_hooks(std::move(hooks)), m_source("tunnel:" + m_config.channel.display),
       m_replies(std::make_unique<Replies>(m_config.max_replies))
 {}
@@ -174,16 +174,6 @@ Tunnel::skipped() const
   return m_skipped;
 }
 
-void
-Tunnel::status(const std::string& line)
-{
-  if (m_hooks.status) {
-    m_hooks.status(line);
-  } else {
-    util::write_line(stderr, line);
-  }
-}
-
 std::chrono::steady_clock::time_point
 Tunnel::now() const
 {
@@ -219,9 +209,9 @@ Tunnel::run(std::chrono::milliseconds drain_limit)
     m_relay_restarted = m_closed_by_relay && m_unreachable_since_close;
     const auto started = std::chrono::steady_clock::now();
     auto on_open = [this] {
-      status(m_resume_id.empty() ? fmt::format("Connected to {}.", m_config.channel.display)
-                                 : fmt::format("Connected to {} (resuming after {}).",
-                                               m_config.channel.display, m_resume_id));
+      m_console.err(m_resume_id.empty() ? fmt::format("Connected to {}.", m_config.channel.display)
+                                        : fmt::format("Connected to {} (resuming after {}).",
+                                                      m_config.channel.display, m_resume_id));
     };
     core::StreamEnd end = m_stream.subscribe(
         request, on_open, [this](std::string_view bytes) { return on_bytes(bytes); });
@@ -261,12 +251,12 @@ Tunnel::run(std::chrono::milliseconds drain_limit)
         end.opened && (m_connection_messages > 0 ||
                        std::chrono::steady_clock::now() - started >= k_stable_connection);
     failures = stable ? 1 : failures + 1;
-    status(end.opened ? fmt::format("Disconnected: {}.", end.message)
-                      : fmt::format("Cannot connect to the relay: {}.", end.message));
+    m_console.err(end.opened ? fmt::format("Disconnected: {}.", end.message)
+                             : fmt::format("Cannot connect to the relay: {}.", end.message));
     const auto delay =
         core::backoff_delay(failures, m_hooks.random01 ? m_hooks.random01() : random01(), {},
                             k_backoff_base, k_backoff_cap);
-    status(fmt::format("Reconnecting in {}...", format_delay(delay)));
+    m_console.err(fmt::format("Reconnecting in {}...", format_delay(delay)));
     if (!wait(delay)) {
       break;
     }
@@ -276,9 +266,9 @@ Tunnel::run(std::chrono::milliseconds drain_limit)
   m_replies->wait_all();
   save_state();
   if (left > 0) {
-    status(fmt::format("rag: warning: {} deliveries were not finished; their events are in the "
-                       "log",
-                       left));
+    m_console.warning(fmt::format("{} deliveries were not finished; their events are in the "
+                                  "log",
+                                  left));
   }
   return outcome;
 }
@@ -295,7 +285,7 @@ Tunnel::save_state()
     m_saved_id = m_resume_id;
   } else if (!std::exchange(m_state_warned, true)) {
     // The log still holds the relay id of every captured webhook: warn once, go on.
-    status(fmt::format("rag: warning: {} ({})", written.error().message, written.error().hint));
+    m_console.warning(fmt::format("{} ({})", written.error().message, written.error().hint));
   }
 }
 
@@ -370,13 +360,14 @@ Tunnel::on_message(const core::SseEvent& event)
                                   ? gap["after"].get<std::string>()
                                   : std::string();
     if (right_after_ready && gap_is_restart(after)) {
-      status(fmt::format("The relay restarted; this tunnel was connected until it stopped, so "
-                         "no webhook was missed (resuming after {}).",
-                         core::terminal_line(after)));
+      m_console.err(
+          fmt::format("The relay restarted; this tunnel was connected until it stopped, so "
+                      "no webhook was missed (resuming after {}).",
+                      core::terminal_line(after)));
       return Outcome::handled;
     }
-    status(fmt::format("rag: warning: the relay lost webhooks after {}: {}", text("after"),
-                       text("message")));
+    m_console.warning(
+        fmt::format("the relay lost webhooks after {}: {}", text("after"), text("message")));
     return Outcome::handled;
   }
   if (!event.event.empty() && event.event != "message") {
@@ -398,17 +389,17 @@ Tunnel::on_message(const core::SseEvent& event)
     }
   };
   if (!parsed) {
-    status(fmt::format("rag: warning: skipped a message that is not a webhook{}: {}",
-                       id.empty() ? "" : " (" + core::terminal_line(id) + ")",
-                       parsed.error().message));
+    m_console.warning(fmt::format("skipped a message that is not a webhook{}: {}",
+                                  id.empty() ? "" : " (" + core::terminal_line(id) + ")",
+                                  parsed.error().message));
     mark_handled();
     save_state(); // the log holds no relay id for a skipped message
     return Outcome::handled;
   }
   if (parsed->target.empty() || parsed->target.front() != '/') {
-    status(fmt::format("rag: warning: skipped a message whose target is not a path{}: '{}'",
-                       id.empty() ? "" : " (" + core::terminal_line(id) + ")",
-                       core::terminal_line(parsed->target)));
+    m_console.warning(fmt::format("skipped a message whose target is not a path{}: '{}'",
+                                  id.empty() ? "" : " (" + core::terminal_line(id) + ")",
+                                  core::terminal_line(parsed->target)));
     mark_handled();
     save_state(); // the log holds no relay id for a skipped message
     return Outcome::handled;
@@ -438,8 +429,8 @@ Tunnel::handle_request(core::RelayedRequest&& relayed, const std::string& id)
     if (resolved) {
       reply_url = std::move(*resolved);
     } else {
-      status(fmt::format("rag: warning: not answering the relay for {}: {}",
-                         core::terminal_line(id), resolved.error().message));
+      m_console.warning(fmt::format("not answering the relay for {}: {}", core::terminal_line(id),
+                                    resolved.error().message));
     }
   }
 
@@ -490,26 +481,24 @@ Tunnel::send_reply(const std::string& url, const std::string& event_id,
   reply.body = std::move(answer.body);
   auto posted = m_stream.post_json(url, m_config.token, core::relay_reply_json(reply));
   if (!posted) {
-    status(fmt::format("rag: warning: could not answer the relay for {}: {}",
-                       core::short_id(event_id), posted.error().message));
+    m_console.warning(fmt::format("could not answer the relay for {}: {}", core::short_id(event_id),
+                                  posted.error().message));
   } else if (*posted == 404) {
-    status(fmt::format("rag: warning: the relay no longer waits for the answer to {} (404)",
-                       core::short_id(event_id)));
+    m_console.warning(fmt::format("the relay no longer waits for the answer to {} (404)",
+                                  core::short_id(event_id)));
   } else if (*posted == 409) {
-    status(fmt::format("rag: warning: the relay had an answer for {} already (409)",
-                       core::short_id(event_id)));
+    m_console.warning(
+        fmt::format("the relay had an answer for {} already (409)", core::short_id(event_id)));
   } else if (*posted >= 300) {
-    status(fmt::format("rag: warning: the relay answered {} to the answer for {}", *posted,
-                       core::short_id(event_id)));
+    m_console.warning(fmt::format("the relay answered {} to the answer for {}", *posted,
+                                  core::short_id(event_id)));
   }
 }
 
 Result<int>
-run_tunnel(const TunnelOptions& options)
+run_tunnel(const TunnelOptions& options, engine::Console& console)
 {
-  auto warn = [](const std::string& message) {
-    util::write_line(stderr, fmt::format("rag: warning: {}", message));
-  };
+  auto warn = [&console](const std::string& message) { console.warning(message); };
   RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
 
   // Before any other thread exists, so that they all inherit the blocked signals.
@@ -529,7 +518,7 @@ run_tunnel(const TunnelOptions& options)
     ~ClearStop() { request.on_stop({}); }
   } clear_stop{stop_request};
 
-  const bool color = util::color_enabled(stderr);
+  const bool color = console.err_color();
   std::string channel_text = options.channel_url;
   if (channel_text.empty()) {
     for (int failures = 1;; ++failures) {
@@ -543,8 +532,8 @@ run_tunnel(const TunnelOptions& options)
       }
       const auto delay =
           core::backoff_delay(failures, random01(), {}, k_backoff_base, k_backoff_cap);
-      util::write_line(stderr, fmt::format("Cannot reach the relay: {}. Retrying in {}...",
-                                           answer.error, format_delay(delay)));
+      console.err(fmt::format("Cannot reach the relay: {}. Retrying in {}...", answer.error,
+                              format_delay(delay)));
       if (stop_request.wait_for(delay)) {
         return 0;
       }
@@ -559,7 +548,8 @@ run_tunnel(const TunnelOptions& options)
     return channel.error();
   }
   const std::string source = "tunnel:" + channel->display;
-  RAG_TRY_ASSIGN(const std::string logged_id, engine::find_resume_id(writer.path(), source));
+  RAG_TRY_ASSIGN(const std::string logged_id,
+                 engine::find_resume_id(writer.path(), source, console));
   // The state file also knows where a run that received nothing had connected.
   const std::string state_path = engine::tunnel_state_path(writer.path(), channel->display);
   const std::string resume_id = engine::later_resume_id(
@@ -571,7 +561,7 @@ run_tunnel(const TunnelOptions& options)
   client_options.insecure = options.insecure;
   net::ForwardClient client(client_options);
   engine::PipelineOptions pipeline_options = options.pipeline;
-  pipeline_options.color = util::color_enabled(stdout);
+  pipeline_options.color = console.out_color();
   // Always ordered: a backlog caught up on after a reconnect or a restart arrives in one
   // burst, and parallel deliveries to one target would reorder it (README: "once and in
   // order"). One delivery in flight per target; different targets still run in parallel.
@@ -581,13 +571,12 @@ run_tunnel(const TunnelOptions& options)
   // (so it inherits the blocked signals), and it outlives the pipeline, the tunnel and
   // their threads that print through it.
   util::LineOutput out(STDOUT_FILENO);
-  engine::CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids,
+  engine::CapturePipeline pipeline(std::move(pipeline_options), client, writer, clock, ids, console,
                                    [&out](const std::string& line) { out.write(line); });
 
   if (options.channel_url.empty()) {
-    util::write_line(stderr,
-                     fmt::format("New channel: {}  (point your webhooks here)",
-                                 util::colorize(channel->display, util::Color::bold, color)));
+    console.err(fmt::format("New channel: {}  (point your webhooks here)",
+                            util::colorize(channel->display, util::Color::bold, color)));
   }
   const auto& routing = options.pipeline.routing;
   std::string targets;
@@ -597,20 +586,19 @@ run_tunnel(const TunnelOptions& options)
   if (targets.empty()) {
     targets = routing.routes.empty() ? "nowhere (capturing only)" : "the routes below";
   }
-  util::write_line(stderr, fmt::format("Forwarding {} to {} (log: {}). Press Ctrl-C to stop.",
-                                       channel->display, targets, writer.path()));
+  console.err(fmt::format("Forwarding {} to {} (log: {}). Press Ctrl-C to stop.", channel->display,
+                          targets, writer.path()));
   for (const auto& rule : routing.routes) {
     for (const auto& target : rule.targets) {
-      util::write_line(stderr, fmt::format("  {} → {}", rule.name, target.url));
+      console.err(fmt::format("  {} → {}", rule.name, target.url));
     }
   }
   for (const auto& spec : options.pipeline.verify) {
-    util::write_line(
-        stderr, fmt::format("  verifying {} signatures{}", core::spec_label(spec),
+    console.err(fmt::format("  verifying {} signatures{}", core::spec_label(spec),
                             options.pipeline.reject_invalid ? " (not forwarding invalid)" : ""));
   }
   if (options.respond_back) {
-    util::write_line(stderr, "  answering the relay with the local service's responses");
+    console.err("  answering the relay with the local service's responses");
   }
 
   TunnelConfig config;
@@ -620,7 +608,7 @@ run_tunnel(const TunnelOptions& options)
   config.state_path = state_path;
   config.respond_back = options.respond_back;
   config.preserve_host = options.pipeline.preserve_host;
-  Tunnel tunnel(std::move(config), stream, pipeline);
+  Tunnel tunnel(std::move(config), stream, pipeline, console);
   stop_request.on_stop([&tunnel] { tunnel.stop(); });
   Result<int> outcome = tunnel.run();
   stop_request.on_stop([&stream] { stream.stop(); }); // the tunnel goes before the stream
@@ -630,8 +618,7 @@ run_tunnel(const TunnelOptions& options)
     return outcome;
   }
   const std::uint64_t skipped = tunnel.skipped();
-  util::write_line(
-      stderr,
+  console.err(
       fmt::format("Stopped. {} webhook(s) received this session{}.", tunnel.received(),
                   skipped > 0 ? fmt::format(" ({} repeat(s) skipped)", skipped) : std::string()));
   return outcome;

@@ -10,6 +10,7 @@
 #include "core/sse.hpp"
 #include "engine/capture_pipeline.hpp"
 #include "engine/channel_url.hpp"
+#include "engine/console.hpp"
 #include "engine/handled_ids.hpp"
 #include "util/result.hpp"
 
@@ -51,8 +52,6 @@ struct TunnelHooks
   std::function<bool(std::chrono::milliseconds)> sleep;
   // Uniform in [0, 1), for the backoff's jitter.
   std::function<double()> random01;
-  // Receives each connection-state or warning line (default: stderr).
-  std::function<void(const std::string&)> status;
   // The time now (default: std::chrono::steady_clock).
   std::function<std::chrono::steady_clock::time_point()> now;
 };
@@ -63,8 +62,9 @@ struct TunnelHooks
 class Tunnel
 {
 public:
+  // Connection states and warnings go to `console`.
   Tunnel(TunnelConfig config, core::EventStream& stream, engine::CapturePipeline& pipeline,
-         TunnelHooks hooks = {});
+         engine::Console& console, TunnelHooks hooks = {});
   ~Tunnel();
   Tunnel(const Tunnel&) = delete;
   Tunnel& operator=(const Tunnel&) = delete;
@@ -96,12 +96,12 @@ private:
   bool wait(std::chrono::milliseconds delay);
   void save_state();
   bool gap_is_restart(const std::string& after) const;
-  void status(const std::string& line);
   std::chrono::steady_clock::time_point now() const;
 
   TunnelConfig m_config;
   core::EventStream& m_stream;
   engine::CapturePipeline& m_pipeline;
+  engine::Console& m_console;
   TunnelHooks m_hooks;
   std::string m_source;
 
@@ -147,6 +147,6 @@ struct TunnelOptions
 
 // Subscribe to the channel (creating one first when none is given) and capture and
 // forward its webhooks until SIGINT/SIGTERM; returns the exit code.
-Result<int> run_tunnel(const TunnelOptions& options);
+Result<int> run_tunnel(const TunnelOptions& options, engine::Console& console);
 
 } // namespace rag::commands

@@ -144,8 +144,8 @@ PendingResponse::get()
 
 CapturePipeline::CapturePipeline(PipelineOptions options, core::HttpClient& client,
                                  core::EventLogWriter& log, core::Clock& clock, core::IdSource& ids,
-                                 PrintFn print)
-    : m_options(std::move(options)), m_log(log), m_clock(clock), m_ids(ids),
+                                 Console& console, PrintFn print)
+    : m_options(std::move(options)), m_log(log), m_console(console), m_clock(clock), m_ids(ids),
       m_print(std::move(print))
 {
   auto on_delivery = [this](const core::Delivery& delivery) {
@@ -154,7 +154,7 @@ CapturePipeline::CapturePipeline(PipelineOptions options, core::HttpClient& clie
                    : fmt::format("  {}  {}", core::render_delivery_line(delivery, m_options.color),
                                  core::short_id(delivery.event_id)));
   };
-  m_fanout = std::make_unique<Fanout>(fanout_options(m_options), client, log, clock, ids,
+  m_fanout = std::make_unique<Fanout>(fanout_options(m_options), client, log, clock, ids, console,
                                       std::move(on_delivery));
 }
 
@@ -164,7 +164,7 @@ CapturePipeline::print_line(const std::string& line)
   if (m_print) {
     m_print(line);
   } else {
-    util::write_line(stdout, line);
+    m_console.out(line);
   }
 }
 
@@ -254,8 +254,7 @@ CapturePipeline::log_event(const Prepared& prepared)
 {
   if (auto written = m_log.append(prepared.line); !written) {
     m_log_failing.store(true, std::memory_order_relaxed);
-    util::write_line(
-        stderr, fmt::format("rag: error: {} ({})", written.error().message, written.error().hint));
+    m_console.error(written.error());
     return false;
   }
   // Read first: a store from every connection thread on each request would bounce the

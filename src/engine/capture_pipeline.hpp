@@ -106,9 +106,10 @@ public:
   // Receives each line for stdout (an event or a delivery, terminal form or JSON).
   using PrintFn = std::function<void(const std::string&)>;
 
-  // `print` defaults to writing the line to stdout.
+  // Errors and warnings go to `console`; `print` (event and delivery lines) defaults to
+  // its out().
   CapturePipeline(PipelineOptions options, core::HttpClient& client, core::EventLogWriter& log,
-                  core::Clock& clock, core::IdSource& ids, PrintFn print = {});
+                  core::Clock& clock, core::IdSource& ids, Console& console, PrintFn print = {});
   CapturePipeline(const CapturePipeline&) = delete;
   CapturePipeline& operator=(const CapturePipeline&) = delete;
 
@@ -162,6 +163,7 @@ private:
 
   PipelineOptions m_options;
   core::EventLogWriter& m_log;
+  Console& m_console;
   core::Clock& m_clock;
   core::IdSource& m_ids;
   PrintFn m_print;

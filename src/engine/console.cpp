@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <unistd.h>
 
 namespace rag::engine {
 
@@ -26,13 +27,23 @@ Console::error(const Error& error)
 }
 
 TerminalConsole::TerminalConsole()
-    : m_out_color(util::color_enabled(stdout)), m_err_color(util::color_enabled(stderr))
+    : m_out_color(util::color_enabled(stdout)), m_err_color(util::color_enabled(stderr)),
+      m_out_tty(::isatty(STDOUT_FILENO) == 1), m_err_tty(::isatty(STDERR_FILENO) == 1)
 {}
 
 void
 TerminalConsole::out(std::string_view line)
 {
+  std::lock_guard lock(m_mutex);
+  // Data lines share the terminal with the status line only when both go to one.
+  const bool around_status = m_status_drawn && m_out_tty;
+  if (around_status) {
+    clear_status();
+  }
   util::write_line(stdout, line);
+  if (around_status) {
+    redraw_status();
+  }
 }
 
 bool
@@ -50,7 +61,50 @@ TerminalConsole::flush_out()
 void
 TerminalConsole::err(std::string_view line)
 {
+  std::lock_guard lock(m_mutex);
+  const bool around_status = m_status_drawn;
+  if (around_status) {
+    clear_status();
+  }
   util::write_line(stderr, line);
+  if (around_status) {
+    redraw_status();
+  }
+}
+
+void
+TerminalConsole::status(std::string_view text)
+{
+  if (!m_err_tty) {
+    return;
+  }
+  std::lock_guard lock(m_mutex);
+  m_status = text;
+  if (m_status.empty()) {
+    clear_status();
+  } else {
+    redraw_status();
+  }
+}
+
+void
+TerminalConsole::clear_status()
+{
+  if (m_status_drawn) {
+    std::fputs("\r\x1b[K", stderr);
+    std::fflush(stderr);
+    m_status_drawn = false;
+  }
+}
+
+void
+TerminalConsole::redraw_status()
+{
+  // \r and erase-line first: the status line is redrawn in place, never scrolled.
+  std::fputs("\r\x1b[K", stderr);
+  std::fwrite(m_status.data(), 1, m_status.size(), stderr);
+  std::fflush(stderr);
+  m_status_drawn = true;
 }
 
 void
@@ -73,6 +127,22 @@ StringConsole::err(std::string_view line)
 {
   std::lock_guard lock(m_mutex);
   m_err.append(line).push_back('\n');
+}
+
+void
+StringConsole::status(std::string_view text)
+{
+  if (m_shows_status) {
+    std::lock_guard lock(m_mutex);
+    m_status = text;
+  }
+}
+
+std::string
+StringConsole::status_text() const
+{
+  std::lock_guard lock(m_mutex);
+  return m_status;
 }
 
 std::string

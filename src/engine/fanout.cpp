@@ -35,9 +35,9 @@ body_size(const Payload& payload)
 } // namespace
 
 Fanout::Fanout(FanoutOptions options, core::HttpClient& client, core::EventLogWriter& log,
-               core::Clock& clock, core::IdSource& ids, DeliveryFn on_delivery)
-    : m_options(std::move(options)), m_client(client), m_log(log), m_clock(clock), m_ids(ids),
-      m_on_delivery(std::move(on_delivery))
+               core::Clock& clock, core::IdSource& ids, Console& console, DeliveryFn on_delivery)
+    : m_options(std::move(options)), m_client(client), m_log(log), m_console(console),
+      m_clock(clock), m_ids(ids), m_on_delivery(std::move(on_delivery))
 {
   m_flusher = std::thread([this] { record_flusher(); });
 }
@@ -96,9 +96,8 @@ void
 Fanout::flush_records()
 {
   if (auto flushed = m_log.flush(); !flushed) {
-    util::write_line(stderr, fmt::format("rag: warning: delivery records were not written to "
-                                         "the event log: {}",
-                                         flushed.error().message));
+    m_console.warning(fmt::format("delivery records were not written to the event log: {}",
+                                  flushed.error().message));
   }
 }
 
@@ -235,11 +234,11 @@ Fanout::refuse_queued(const Job& job, std::size_t waiting, std::size_t waiting_b
   const std::string why = fmt::format("not sent: {} deliveries ({}) already wait for this target",
                                       waiting, util::human_size(waiting_bytes));
   if (first) {
-    util::write_line(
-        stderr, fmt::format("rag: warning: {} is falling behind ({} deliveries, {} "
-                            "waiting); new deliveries to it are recorded as failed until it "
-                            "catches up (`rag replay --status failed` re-sends them)",
-                            job.destination.target.url, waiting, util::human_size(waiting_bytes)));
+    m_console.warning(fmt::format("{} is falling behind ({} deliveries, {} waiting); new "
+                                  "deliveries to it are recorded as failed until it catches up "
+                                  "(`rag replay --status failed` re-sends them)",
+                                  job.destination.target.url, waiting,
+                                  util::human_size(waiting_bytes)));
   }
   const Result<core::HttpResult> refused = error(why);
   record_attempt(attempt_record(job, planned.url, 1, m_clock.now_us(), refused), false);

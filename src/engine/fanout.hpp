@@ -6,6 +6,7 @@
 #include "core/id.hpp"
 #include "core/record.hpp"
 #include "core/routing.hpp"
+#include "engine/console.hpp"
 #include "util/deferred_task.hpp"
 
 #include <chrono>
@@ -91,8 +92,9 @@ class Fanout
 public:
   using DeliveryFn = std::function<void(const core::Delivery&)>;
 
+  // Warnings (records not written, a target falling behind) go to `console`.
   Fanout(FanoutOptions options, core::HttpClient& client, core::EventLogWriter& log,
-         core::Clock& clock, core::IdSource& ids, DeliveryFn on_delivery);
+         core::Clock& clock, core::IdSource& ids, Console& console, DeliveryFn on_delivery);
   ~Fanout();
   Fanout(const Fanout&) = delete;
   Fanout& operator=(const Fanout&) = delete;
@@ -174,6 +176,7 @@ private:
   FanoutOptions m_options;
   core::HttpClient& m_client;
   core::EventLogWriter& m_log;
+  Console& m_console;
   core::Clock& m_clock;
   core::IdSource& m_ids;
   DeliveryFn m_on_delivery;

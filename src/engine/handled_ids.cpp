@@ -34,11 +34,9 @@ is_name_byte(char c)
 } // namespace
 
 Result<std::string>
-find_resume_id(const std::string& log_path, const std::string& source)
+find_resume_id(const std::string& log_path, const std::string& source, Console& console)
 {
-  auto warn = [](const std::string& message) {
-    util::write_line(stderr, fmt::format("rag: warning: {}", message));
-  };
+  auto warn = [&console](const std::string& message) { console.warning(message); };
   core::EventLogReader reader(log_path, warn);
   const std::string needle = "\"source\":\"" + core::json_escape(source) + "\"";
   std::string found;

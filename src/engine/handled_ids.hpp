@@ -3,6 +3,7 @@
 // Which relay events `rag tunnel` has handled already: where to resume after a restart
 // and which repeats to skip.
 
+#include "engine/console.hpp"
 #include "util/result.hpp"
 
 #include <cstddef>
@@ -16,7 +17,8 @@ namespace rag::engine {
 
 // Return the relay id of the newest event from `source` in the log at `log_path` that
 // has one (reading from the end of the log), or "" when there is none.
-Result<std::string> find_resume_id(const std::string& log_path, const std::string& source);
+Result<std::string> find_resume_id(const std::string& log_path, const std::string& source,
+                                   Console& console);
 
 // Return the file where `rag tunnel` keeps its resume point for `channel` (the channel's
 // display URL) beside the log at `log_path`: `tunnel/` in the log's directory, named

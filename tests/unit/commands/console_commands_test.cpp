@@ -3,7 +3,9 @@
 
 #include "commands/export.hpp"
 #include "commands/inspect.hpp"
+#include "commands/replay.hpp"
 #include "commands/trigger.hpp"
+#include "core/forward_plan.hpp"
 #include "core/record_json.hpp"
 #include "engine/console.hpp"
 
@@ -108,4 +110,44 @@ TEST_CASE("rag export: JSON Lines on the data stream; an empty log warns")
   CHECK(nothing.out_text().empty());
   CHECK(nothing.err_text() ==
         "rag: warning: no events in " + empty.path + " yet; nothing exported\n");
+}
+
+TEST_CASE("rag replay --dry-run: each request on the data stream, skips and the summary on stderr")
+{
+  test::TempLog log;
+  test::append_events(log.path, 3);
+  commands::ReplayOptions options;
+  options.log_path = log.path;
+  options.last = 2;
+  options.dry_run = true;
+  {
+    // No original target and no --to: each event is named and skipped, exit 1.
+    engine::StringConsole console;
+    auto outcome = commands::run_replay(options, console);
+    REQUIRE(outcome.ok());
+    CHECK(*outcome == 1);
+    CHECK(console.out_text().empty());
+    const std::string err = console.err_text();
+    CHECK(err.find("rag: warning: evt_01KBJ2X7Q9R3M8TZ4D6PNWAH11 skipped: ") == 0);
+    CHECK(err.find("rag: warning: evt_01KBJ2X7Q9R3M8TZ4D6PNWAH12 skipped: ") != std::string::npos);
+    CHECK(err.find("dry run: 0 requests for 0 events would be sent (2 events skipped)") !=
+          std::string::npos);
+  }
+  {
+    auto target = core::parse_target("http://127.0.0.1:9/in");
+    REQUIRE(target.ok());
+    options.to = {*target};
+    options.json = true;
+    engine::StringConsole console;
+    auto outcome = commands::run_replay(options, console);
+    REQUIRE(outcome.ok());
+    CHECK(*outcome == 0);
+    const std::string out = console.out_text();
+    CHECK(count_lines(out) == 2);
+    CHECK(out.find("\"event_id\":\"evt_01KBJ2X7Q9R3M8TZ4D6PNWAH11\"") <
+          out.find("\"event_id\":\"evt_01KBJ2X7Q9R3M8TZ4D6PNWAH12\""));
+    CHECK(out.find("\"url\":\"http://127.0.0.1:9/in\"") != std::string::npos);
+    CHECK(console.err_text() ==
+          "dry run: 2 requests for 2 events would be sent; nothing was sent\n");
+  }
 }

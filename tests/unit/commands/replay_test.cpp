@@ -158,7 +158,8 @@ TEST_CASE("replay: dispatch_one sends the exact target and marks the record as a
   options.replay = true;
   options.set_headers = {{"X-Sig", "fresh"}};
   {
-    engine::Fanout fanout(options, client, *writer, clock, ids, {});
+    engine::StringConsole console;
+    engine::Fanout fanout(options, client, *writer, clock, ids, console, {});
     const auto exact = core::parse_exact_url("http://a:1/gh/push?a=1");
     REQUIRE(exact.ok());
     fanout.dispatch_one(payload("evt_E", "/push"), core::Destination{exact->origin, {}},
@@ -191,7 +192,8 @@ TEST_CASE("replay: wait_for_capacity bounds what is queued or running")
   test::StepClock clock;
   core::RandomIdSource ids;
   RecordingClient client;
-  engine::Fanout fanout({}, client, *writer, clock, ids, {});
+  engine::StringConsole console;
+  engine::Fanout fanout({}, client, *writer, clock, ids, console, {});
   CHECK(fanout.wait_for_capacity(2, 0ms)); // nothing pending
   fanout.dispatch_one(payload("evt_1", "/1"), destination("http://held:1"));
   CHECK(fanout.wait_for_capacity(2, 0ms)); // one pending, room for a second

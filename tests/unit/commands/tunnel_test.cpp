@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -134,8 +135,8 @@ struct Rig
   core::RandomIdSource ids;
   FakeClient client;
   FakeStream stream;
-  std::vector<std::string> lines;    // stdout lines of the pipeline
-  std::vector<std::string> statuses; // stderr lines of the tunnel
+  std::vector<std::string> lines; // stdout lines of the pipeline
+  engine::StringConsole console;  // the tunnel's stderr lines
   std::vector<std::chrono::milliseconds> sleeps;
   std::mutex mutex;
   commands::TunnelConfig config;
@@ -163,7 +164,7 @@ struct Rig
   // Run a tunnel over the scripted stream until the script ends.
   Result<int> run(commands::Tunnel** out = nullptr)
   {
-    engine::CapturePipeline pipeline(pipeline_options, client, writer, clock, ids,
+    engine::CapturePipeline pipeline(pipeline_options, client, writer, clock, ids, console,
                                      [this](const std::string& line) {
                                        std::lock_guard lock(mutex);
                                        lines.push_back(line);
@@ -175,11 +176,7 @@ struct Rig
     };
     hooks.random01 = [this] { return random; };
     hooks.now = [this] { return now; };
-    hooks.status = [this](const std::string& line) {
-      std::lock_guard lock(mutex);
-      statuses.push_back(line);
-    };
-    commands::Tunnel tunnel(config, stream, pipeline, hooks);
+    commands::Tunnel tunnel(config, stream, pipeline, console, hooks);
     if (out != nullptr) {
       *out = &tunnel;
     }
@@ -203,9 +200,20 @@ struct Rig
     return out;
   }
 
+  // The tunnel's stderr lines so far.
+  std::vector<std::string> statuses() const
+  {
+    std::vector<std::string> out;
+    std::istringstream in(console.err_text());
+    for (std::string line; std::getline(in, line);) {
+      out.push_back(line);
+    }
+    return out;
+  }
+
   bool status_contains(const std::string& text) const
   {
-    for (const auto& line : statuses) {
+    for (const auto& line : statuses()) {
       if (line.find(text) != std::string::npos) {
         return true;
       }
@@ -673,7 +681,7 @@ TEST_CASE("tunnel: the resume point is kept in the state file from the ready eve
     REQUIRE(rig.run().ok());
     CHECK(rig.received == 2);
     int warnings = 0;
-    for (const auto& line : rig.statuses) {
+    for (const auto& line : rig.statuses()) {
       warnings += line.find("rag: warning: cannot write") != std::string::npos ? 1 : 0;
     }
     CHECK(warnings == 1);

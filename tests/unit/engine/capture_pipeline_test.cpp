@@ -38,6 +38,7 @@ struct Rig
   FakeClient client;
   std::vector<std::string> lines;
   std::mutex mutex;
+  engine::StringConsole console;
 
   static core::EventLogWriter open_writer(const std::string& path)
   {
@@ -48,7 +49,7 @@ struct Rig
 
   engine::CapturePipeline make(engine::PipelineOptions options)
   {
-    return engine::CapturePipeline(std::move(options), client, writer, clock, ids,
+    return engine::CapturePipeline(std::move(options), client, writer, clock, ids, console,
                                    [this](const std::string& line) {
                                      std::lock_guard lock(mutex);
                                      lines.push_back(line);

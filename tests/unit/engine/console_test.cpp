@@ -40,3 +40,21 @@ TEST_CASE("Console: warnings and errors have one form; lines stay whole across t
   }
   CHECK(lines == 2000);
 }
+
+TEST_CASE("Console: a status line is kept only where status lines are shown")
+{
+  engine::StringConsole terminal(true);
+  CHECK(terminal.shows_status());
+  terminal.status("replaying [=> ] 1/2");
+  terminal.err("a line above it");
+  CHECK(terminal.status_text() == "replaying [=> ] 1/2");
+  CHECK(terminal.err_text() == "a line above it\n");
+  terminal.status({});
+  CHECK(terminal.status_text().empty());
+
+  engine::StringConsole pipe;
+  CHECK_FALSE(pipe.shows_status());
+  pipe.status("replaying");
+  CHECK(pipe.status_text().empty());
+  CHECK(pipe.err_text().empty());
+}

@@ -60,7 +60,8 @@ TEST_CASE("fanout: every target gets the event; the primary's answer comes back"
   client.script["http://a:1"] = {201};
   std::atomic<int> printed{0};
   {
-    engine::Fanout fanout({}, client, *writer, clock, ids,
+    engine::StringConsole console;
+    engine::Fanout fanout({}, client, *writer, clock, ids, console,
                           [&](const core::Delivery&) { ++printed; });
     auto primary = fanout.dispatch(payload("evt_A", "/x?q=1"),
                                    {destination("http://a:1"), destination("http://b:2/in")}, true);
@@ -91,7 +92,8 @@ TEST_CASE("fanout: a held target delays neither the primary nor other events")
   test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
-  engine::Fanout fanout({}, client, *writer, clock, ids, {});
+  engine::StringConsole console;
+  engine::Fanout fanout({}, client, *writer, clock, ids, console, {});
   for (int i = 0; i < 5; ++i) {
     auto primary = fanout.dispatch(payload("evt_" + std::to_string(i), "/h"),
                                    {destination("http://a:1"), destination("http://held:9")}, true);
@@ -112,7 +114,8 @@ TEST_CASE("fanout: delivery records are queued, then written with the next appen
   test::StepClock clock;
   core::RandomIdSource ids;
   FakeClient client;
-  engine::Fanout fanout({}, client, *writer, clock, ids, {});
+  engine::StringConsole console;
+  engine::Fanout fanout({}, client, *writer, clock, ids, console, {});
   {
     auto primary = fanout.dispatch(payload("evt_Q", "/q"), {destination("http://a:1")}, true);
     engine::PrimaryOutcome outcome = primary.get();
@@ -155,7 +158,8 @@ TEST_CASE("fanout: retries on refusal and 5xx with backoff, each attempt recorde
   engine::FanoutOptions options;
   options.retries = 5;
   options.sleep = [&](std::chrono::milliseconds delay) { waits.push_back(delay); };
-  engine::Fanout fanout(options, client, *writer, clock, ids, {});
+  engine::StringConsole console;
+  engine::Fanout fanout(options, client, *writer, clock, ids, console, {});
   auto primary = fanout.dispatch(payload("evt_R", "/r"), {destination("http://a:1")}, true);
   auto outcome = primary.get();
   CHECK_FALSE(outcome.response.has_value()); // the sender hears about the first attempt
@@ -197,7 +201,8 @@ TEST_CASE("fanout: --ordered delivers to a target in dispatch order, one at a ti
   FakeClient client;
   engine::FanoutOptions options;
   options.ordered = true;
-  engine::Fanout fanout(options, client, *writer, clock, ids, {});
+  engine::StringConsole console;
+  engine::Fanout fanout(options, client, *writer, clock, ids, console, {});
   for (int i = 0; i < 200; ++i) {
     fanout.dispatch(payload("evt_" + std::to_string(i), "/" + std::to_string(i)),
                     {destination("http://a:1")}, false);
@@ -229,9 +234,10 @@ TEST_CASE("fanout: a target that falls behind gets no more queued; those are rec
     options.max_queued_bytes_per_target = 7;
   }
   std::atomic<int> refused_shown{0};
-  engine::Fanout fanout(options, client, *writer, clock, ids, [&](const core::Delivery& d) {
-    refused_shown += d.error.starts_with("not sent: ") ? 1 : 0;
-  });
+  engine::StringConsole console;
+  engine::Fanout fanout(
+      options, client, *writer, clock, ids, console,
+      [&](const core::Delivery& d) { refused_shown += d.error.starts_with("not sent: ") ? 1 : 0; });
   for (int i = 0; i < 10; ++i) {
     fanout.dispatch(payload("evt_" + std::to_string(i), "/h"), {destination("http://held:9")},
                     false);

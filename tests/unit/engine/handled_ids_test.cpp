@@ -58,7 +58,8 @@ TEST_CASE("handled ids: rag ids by order, others by a bounded set")
 TEST_CASE("handled ids: resume after the newest relay id the log holds for this channel")
 {
   test::TempLog log;
-  CHECK(*engine::find_resume_id(log.path, "tunnel:x") == ""); // no log yet
+  engine::StringConsole console;
+  CHECK(*engine::find_resume_id(log.path, "tunnel:x", console) == ""); // no log yet
   {
     auto writer = core::EventLogWriter::open(log.path);
     REQUIRE(writer.ok());
@@ -80,9 +81,10 @@ TEST_CASE("handled ids: resume after the newest relay id the log holds for this 
     append("tunnel:" + k_channel, "", 5); // no relay id: not a resume point
     append("tunnel:" + k_channel + "-2", "r6", 6);
   }
-  CHECK(*engine::find_resume_id(log.path, "tunnel:" + k_channel) == "r3");
-  CHECK(*engine::find_resume_id(log.path, "tunnel:https://smee.io/other") == "r2");
-  CHECK(*engine::find_resume_id(log.path, "tunnel:https://smee.io/none") == "");
+  CHECK(*engine::find_resume_id(log.path, "tunnel:" + k_channel, console) == "r3");
+  CHECK(*engine::find_resume_id(log.path, "tunnel:https://smee.io/other", console) == "r2");
+  CHECK(*engine::find_resume_id(log.path, "tunnel:https://smee.io/none", console) == "");
+  CHECK(console.err_text().empty());
 }
 
 TEST_CASE("handled ids: the tunnel's state file beside the log, one per channel")

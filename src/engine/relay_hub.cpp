@@ -1,4 +1,4 @@
-#include "commands/relay_hub.hpp"
+#include "engine/relay_hub.hpp"
 
 #include "core/sse.hpp"
 
@@ -8,7 +8,7 @@
 #include <optional>
 #include <utility>
 
-namespace rag::commands {
+namespace rag::engine {
 
 namespace {
 
@@ -531,4 +531,4 @@ RelayHub::shutdown()
   }
 }
 
-} // namespace rag::commands
+} // namespace rag::engine

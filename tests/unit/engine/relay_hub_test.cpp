@@ -1,4 +1,4 @@
-#include "commands/relay_hub.hpp"
+#include "engine/relay_hub.hpp"
 
 #include "core/sse.hpp"
 #include "support/log_fixture.hpp"
@@ -18,12 +18,12 @@
 
 using namespace rag;
 using namespace std::chrono_literals;
-using commands::HeldEventPtr;
-using commands::RelayAwait;
-using commands::RelayHub;
-using commands::RelayHubOptions;
-using commands::RelayPublish;
-using commands::ReplyOutcome;
+using engine::HeldEventPtr;
+using engine::RelayAwait;
+using engine::RelayHub;
+using engine::RelayHubOptions;
+using engine::RelayPublish;
+using engine::ReplyOutcome;
 
 namespace {
 
@@ -553,7 +553,7 @@ TEST_CASE("relay hub: concurrent publishers and subscribers: all events, in orde
   constexpr int k_each = 500;
   constexpr int k_subscribers = 3;
 
-  std::vector<std::unique_ptr<commands::RelaySubscription>> subs;
+  std::vector<std::unique_ptr<engine::RelaySubscription>> subs;
   for (int i = 0; i < k_subscribers; ++i) {
     subs.push_back(hub.subscribe("chan"));
   }

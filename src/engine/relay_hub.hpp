@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rag::commands {
+namespace rag::engine {
 
 struct RelayHubOptions
 {
@@ -219,4 +219,4 @@ private:
   bool m_shut_down = false;
 };
 
-} // namespace rag::commands
+} // namespace rag::engine
