@@ -48,6 +48,7 @@ run_listen(const ListenOptions& options, engine::Console& console)
 
   net::ForwardClientOptions client_options;
   client_options.insecure = options.insecure;
+  client_options.max_idle_per_target = engine::k_pipeline_workers_per_target;
   net::ForwardClient client(client_options);
 
   engine::PipelineOptions pipeline_options;

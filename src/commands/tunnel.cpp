@@ -559,6 +559,7 @@ run_tunnel(const TunnelOptions& options, engine::Console& console)
   core::RandomIdSource ids;
   net::ForwardClientOptions client_options;
   client_options.insecure = options.insecure;
+  client_options.max_idle_per_target = engine::k_pipeline_workers_per_target;
   net::ForwardClient client(client_options);
   engine::PipelineOptions pipeline_options = options.pipeline;
   pipeline_options.color = console.out_color();

@@ -99,6 +99,11 @@ fanout_options(const PipelineOptions& options)
   fanout.retries = options.retries;
   fanout.ordered = options.ordered;
   fanout.preserve_host = options.preserve_host;
+  // A secondary target must keep pace with the primary, which is called on the senders'
+  // own connection threads (as many as send at once): with 8 workers per target, two
+  // secondaries as fast as the primary fell 4,096 deliveries behind under wrk -c32
+  // (issue 12). Workers start only while deliveries wait, so light traffic uses few.
+  fanout.max_workers_per_target = k_pipeline_workers_per_target;
   return fanout;
 }
 

@@ -31,6 +31,11 @@
 
 namespace rag::engine {
 
+// Concurrent deliveries to one target of a listener or tunnel: enough for a secondary
+// target to keep pace with a primary that as many senders call at once. The forward
+// client should park as many connections per target.
+constexpr std::size_t k_pipeline_workers_per_target = 64;
+
 // What decides where captured requests go and how they are checked and shown.
 struct PipelineOptions
 {
