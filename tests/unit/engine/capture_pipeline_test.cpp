@@ -10,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace rag;
@@ -277,4 +278,34 @@ TEST_CASE("capture pipeline: an event the log cannot take is answered 500")
   CHECK(pipeline.drain(5s) == 0);
   CHECK(rig.client.sent().empty());
   CHECK(pipeline.captured_count() == 0);
+}
+
+TEST_CASE("capture pipeline: a secondary target gets as many deliveries at once as senders send")
+{
+  // Issue 12: with 8 workers per target, a secondary as fast as the primary fell
+  // thousands of deliveries behind 32 concurrent senders. Here the secondary holds
+  // every call: all 40 deliveries must be in flight at once, none waiting for a worker.
+  Rig rig;
+  auto options = forwarding_to("http://up:3000");
+  auto held = core::parse_target("http://held:4000");
+  REQUIRE(held.ok());
+  options.routing.forward_to.push_back(*held);
+  options.respond = core::RespondPolicy{false, 202};
+  auto pipeline = rig.make(options);
+  constexpr std::size_t k_events = 40;
+  static_assert(k_events <= engine::k_pipeline_workers_per_target);
+  for (std::size_t i = 0; i < k_events; ++i) {
+    CHECK(pipeline.handle(request(), origin()).status == 202);
+  }
+  std::size_t in_flight = 0;
+  for (int i = 0; i < 500 && in_flight < k_events; ++i) {
+    const auto seen = rig.client.seen();
+    const auto calls = seen.find("http://held:4000");
+    in_flight = calls == seen.end() ? 0 : calls->second.size();
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(in_flight == k_events);
+  rig.client.release();
+  CHECK(pipeline.drain(10s) == 0);
+  CHECK(rig.log.deliveries().size() == 2 * k_events);
 }
