@@ -24,51 +24,6 @@ constexpr std::array<std::string_view, 10> k_dropped_headers = {
     "content-length",    "host",    "connection", "keep-alive", "proxy-connection", "te", "trailer",
     "transfer-encoding", "upgrade", "expect"};
 
-bool
-has_header(const Event& event, std::string_view name)
-{
-  return std::any_of(event.headers.begin(), event.headers.end(),
-                     [&](const Header& h) { return util::iequals(h.first, name); });
-}
-
-const std::string*
-header_value(const Event& event, std::string_view name)
-{
-  for (const auto& [key, value] : event.headers) {
-    if (util::iequals(key, name)) {
-      return &value;
-    }
-  }
-  return nullptr;
-}
-
-// Header names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
-std::vector<std::string>
-connection_listed(const Event& event)
-{
-  std::vector<std::string> names;
-  for (const auto& [key, value] : event.headers) {
-    if (!util::iequals(key, "connection")) {
-      continue;
-    }
-    std::size_t start = 0;
-    while (start <= value.size()) {
-      std::size_t end = value.find(',', start);
-      if (end == std::string::npos) {
-        end = value.size();
-      }
-      std::string token = value.substr(start, end - start);
-      token.erase(0, std::min(token.find_first_not_of(" \t"), token.size()));
-      token.erase(token.find_last_not_of(" \t") + 1);
-      if (!token.empty()) {
-        names.push_back(util::to_lower(token));
-      }
-      start = end + 1;
-    }
-  }
-  return names;
-}
-
 // A shell word for `text`: single-quoted when printing it cannot disturb a terminal,
 // else a printf command substitution that rebuilds the exact bytes.
 std::string
@@ -127,7 +82,8 @@ event_url(const Event& event)
     return event.target;
   }
   std::string host;
-  if (const std::string* value = header_value(event, "host"); value != nullptr && !value->empty()) {
+  if (const std::string* value = find_header(event.headers, "host");
+      value != nullptr && !value->empty()) {
     host = *value;
   } else if (event.source.starts_with("listen:")) {
     host = event.source.substr(7);
@@ -171,7 +127,7 @@ curl_command(const Event& event, std::string_view body_file)
   }
   parts.push_back(std::move(first));
 
-  const std::vector<std::string> listed = connection_listed(event);
+  const std::vector<std::string> listed = connection_options(event.headers);
   for (const auto& [name, value] : event.headers) {
     const std::string lower = util::to_lower(name);
     const bool dropped = std::find(k_dropped_headers.begin(), k_dropped_headers.end(), lower) !=
@@ -184,13 +140,13 @@ curl_command(const Event& event, std::string_view body_file)
     parts.push_back("-H " + shell_word(value.empty() ? name + ";" : name + ": " + value));
   }
 
-  const bool send_body = !event.body.empty() || has_header(event, "content-length");
+  const bool send_body = !event.body.empty() || has_header(event.headers, "content-length");
   for (const char* name : {"User-Agent", "Accept"}) {
-    if (!has_header(event, name)) {
+    if (!has_header(event.headers, name)) {
       parts.push_back(fmt::format("-H '{}:'", name));
     }
   }
-  if (send_body && !has_header(event, "content-type")) {
+  if (send_body && !has_header(event.headers, "content-type")) {
     parts.push_back("-H 'Content-Type:'");
   }
   if (send_body && event.body.size() > k_expect_threshold) {

@@ -1,6 +1,7 @@
 #include "core/event_filter.hpp"
 
 #include "core/duration.hpp"
+#include "core/http_syntax.hpp"
 #include "util/bytes.hpp"
 #include "util/text.hpp"
 
@@ -13,22 +14,6 @@ namespace rag::core {
 
 namespace {
 
-bool
-is_tchar(char c)
-{
-  // RFC 9110 token characters: what a method or header name may be made of.
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool
-is_token(std::string_view text)
-{
-  return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
-}
-
 // Return true when every writer of JSON copies `text` into a string literal
 // unchanged (printable ASCII other than '"' and '\'), so the raw line must contain it.
 bool
@@ -38,12 +23,6 @@ is_json_plain(std::string_view text)
                      [](char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; });
 }
 
-char
-lower(char c)
-{
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // Return true when `haystack` contains `needle` (already lower-case) ignoring ASCII case.
 bool
 contains_ignore_case(std::string_view haystack, std::string_view lower_needle)
@@ -51,8 +30,9 @@ contains_ignore_case(std::string_view haystack, std::string_view lower_needle)
   if (lower_needle.empty()) {
     return true;
   }
-  const auto it = std::search(haystack.begin(), haystack.end(), lower_needle.begin(),
-                              lower_needle.end(), [](char a, char b) { return lower(a) == b; });
+  const auto it =
+      std::search(haystack.begin(), haystack.end(), lower_needle.begin(), lower_needle.end(),
+                  [](char a, char b) { return util::ascii_lower(a) == b; });
   return it != haystack.end();
 }
 
@@ -163,7 +143,7 @@ EventFilter::parse(const FilterSpec& spec, std::int64_t now_us)
   }
 
   if (!spec.method.empty()) {
-    if (!is_token(spec.method)) {
+    if (!http::is_token(spec.method)) {
       return bad_value("--method", spec.method, "", "use an HTTP method such as POST");
     }
     filter.m_method = spec.method;
@@ -197,7 +177,7 @@ EventFilter::parse(const FilterSpec& spec, std::int64_t now_us)
       }
       test.value = std::move(value);
     }
-    if (!is_token(test.name)) {
+    if (!http::is_token(test.name)) {
       return bad_value("--header", text, "",
                        "use NAME or NAME=VALUE, e.g. --header X-GitHub-Event=push");
     }
@@ -265,10 +245,8 @@ EventFilter::matches_event(const Event& event) const
     }
   }
   for (const auto& test : m_headers) {
-    const bool found =
-        std::any_of(event.headers.begin(), event.headers.end(), [&](const Header& h) {
-          return util::iequals(h.first, test.name) && (!test.value || h.second == *test.value);
-        });
+    const bool found = test.value ? has_header_value(event.headers, test.name, *test.value)
+                                  : has_header(event.headers, test.name);
     if (!found) {
       return false;
     }

@@ -1,5 +1,6 @@
 #include "core/forward_plan.hpp"
 
+#include "core/http_syntax.hpp"
 #include "util/text.hpp"
 
 #include <fmt/core.h>
@@ -18,22 +19,6 @@ constexpr std::size_t k_npos = std::string_view::npos;
 
 constexpr std::string_view k_target_hint =
     "give a port (3000), HOST:PORT[/PATH] or an http:// or https:// URL";
-
-// RFC 9110 tchar: the bytes allowed in a method or a header name.
-bool
-is_tchar(char c)
-{
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != k_npos;
-}
-
-bool
-is_token(std::string_view text)
-{
-  return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
-}
 
 // Bytes that may never appear in a request target: they would end or split the
 // request line. obs-text (0x80-0xFF) is kept as the sender sent it.
@@ -72,18 +57,6 @@ all_digits(std::string_view text)
 {
   return !text.empty() &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::string_view
-trim_ows(std::string_view text)
-{
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
 }
 
 // Return the length of the "scheme" in "scheme://...", or 0 when `text` does not
@@ -254,31 +227,6 @@ constexpr std::array<std::string_view, 9> k_hop_by_hop = {"connection",
                                                           "trailer",
                                                           "transfer-encoding",
                                                           "upgrade"};
-
-// Lower-cased names listed in every Connection header of `headers`.
-std::vector<std::string>
-connection_named(const Headers& headers)
-{
-  std::vector<std::string> names;
-  for (const auto& [name, value] : headers) {
-    if (!util::iequals(name, "connection")) {
-      continue;
-    }
-    std::string_view list = value;
-    while (true) {
-      const std::size_t comma = list.find(',');
-      const std::string_view element = trim_ows(list.substr(0, comma));
-      if (!element.empty()) {
-        names.push_back(util::to_lower(element));
-      }
-      if (comma == k_npos) {
-        break;
-      }
-      list.remove_prefix(comma + 1);
-    }
-  }
-  return names;
-}
 
 bool
 contains_lower(const std::vector<std::string>& lower_names, std::string_view name)
@@ -488,7 +436,7 @@ is_hop_by_hop(std::string_view name)
 Headers
 strip_hop_by_hop(const Headers& headers)
 {
-  const std::vector<std::string> named = connection_named(headers);
+  const std::vector<std::string> named = connection_options(headers);
   Headers out;
   out.reserve(headers.size());
   for (const auto& header : headers) {
@@ -504,7 +452,7 @@ forward_headers(const Headers& incoming, std::string_view method, std::size_t bo
                 const Target& target, const ForwardContext& context,
                 std::vector<std::string>& refused)
 {
-  const std::vector<std::string> named = connection_named(incoming);
+  const std::vector<std::string> named = connection_options(incoming);
   Headers out;
   out.reserve(incoming.size() + 4);
   std::string original_host;
@@ -513,7 +461,7 @@ forward_headers(const Headers& incoming, std::string_view method, std::size_t bo
   std::string framing_name = "Content-Length";
 
   for (const auto& [name, value] : incoming) {
-    if (!is_token(name) || !is_value_safe(value)) {
+    if (!http::is_token(name) || !is_value_safe(value)) {
       refused.push_back(printable_name(name));
       continue;
     }
@@ -558,9 +506,7 @@ forward_headers(const Headers& incoming, std::string_view method, std::size_t bo
   }
 
   if (!context.remote_ip.empty()) {
-    auto last = std::find_if(out.rbegin(), out.rend(), [](const Header& header) {
-      return util::iequals(header.first, "x-forwarded-for");
-    });
+    auto last = std::find_if(out.rbegin(), out.rend(), header_named("x-forwarded-for"));
     if (last != out.rend()) {
       last->second =
           last->second.empty() ? context.remote_ip : last->second + ", " + context.remote_ip;
@@ -568,15 +514,11 @@ forward_headers(const Headers& incoming, std::string_view method, std::size_t bo
       out.emplace_back("X-Forwarded-For", context.remote_ip);
     }
   }
-  auto has = [&](std::string_view lower) {
-    return std::any_of(out.begin(), out.end(),
-                       [&](const Header& header) { return util::iequals(header.first, lower); });
-  };
   // A proxy in front of rag (a tunnel relay) knows the original host and scheme better.
-  if (!original_host.empty() && !has("x-forwarded-host")) {
+  if (!original_host.empty() && !has_header(out, "x-forwarded-host")) {
     out.emplace_back("X-Forwarded-Host", original_host);
   }
-  if (!context.proto.empty() && !has("x-forwarded-proto")) {
+  if (!context.proto.empty() && !has_header(out, "x-forwarded-proto")) {
     out.emplace_back("X-Forwarded-Proto", context.proto);
   }
   return out;
@@ -587,7 +529,7 @@ plan_request(const Target& target, std::string_view method, std::string_view inc
              const Headers& incoming_headers, std::shared_ptr<const std::string> body,
              const ForwardContext& context, std::string_view strip_prefix)
 {
-  if (!is_token(method)) {
+  if (!http::is_token(method)) {
     return error(fmt::format("cannot forward a request with method '{}'", printable_name(method)));
   }
   if (incoming_target.empty() || !is_target_safe(incoming_target)) {
@@ -606,7 +548,7 @@ plan_request(const Target& target, std::string_view method, std::string_view inc
 Result<std::string>
 serialize_request_head(const OutgoingRequest& request)
 {
-  if (!is_token(request.method)) {
+  if (!http::is_token(request.method)) {
     return error(fmt::format("refusing to send method '{}'", printable_name(request.method)));
   }
   if (request.target.empty() || !is_target_safe(request.target)) {
@@ -617,7 +559,7 @@ serialize_request_head(const OutgoingRequest& request)
   std::size_t size = request.method.size() + request.target.size() + 16;
   bool has_length = false;
   for (const auto& [name, value] : request.headers) {
-    if (!is_token(name) || !is_value_safe(value)) {
+    if (!http::is_token(name) || !is_value_safe(value)) {
       return error(
           fmt::format("refusing to send header '{}': unsafe bytes in it", printable_name(name)));
     }
@@ -625,7 +567,7 @@ serialize_request_head(const OutgoingRequest& request)
       return error("refusing to send Transfer-Encoding: bodies go out with Content-Length");
     }
     if (util::iequals(name, "content-length")) {
-      if (trim_ows(value) != length) {
+      if (http::trim_ows(value) != length) {
         return error(
             fmt::format("Content-Length {} does not match the {}-byte body", value, body_size));
       }

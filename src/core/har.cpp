@@ -1,6 +1,7 @@
 #include "core/har.hpp"
 
 #include "core/curl_command.hpp"
+#include "core/http_syntax.hpp"
 #include "core/json_bounded.hpp"
 #include "core/record_json.hpp"
 #include "util/bytes.hpp"
@@ -33,45 +34,6 @@ std::string
 text(std::string_view bytes)
 {
   return util::is_valid_utf8(bytes) ? std::string(bytes) : util::utf8_replace_invalid(bytes);
-}
-
-const std::string*
-find_header(const Headers& headers, std::string_view name)
-{
-  for (const auto& [key, value] : headers) {
-    if (util::iequals(key, name)) {
-      return &value;
-    }
-  }
-  return nullptr;
-}
-
-std::string_view
-trim(std::string_view s)
-{
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// Call `fn(piece)` for each `sep`-separated piece of `s`.
-template<typename Fn>
-void
-split(std::string_view s, char sep, Fn&& fn)
-{
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    std::size_t end = s.find(sep, start);
-    if (end == std::string_view::npos) {
-      end = s.size();
-    }
-    fn(s.substr(start, end - start));
-    start = end + 1;
-  }
 }
 
 // HAR times are milliseconds with microsecond precision.
@@ -131,15 +93,16 @@ request_cookies(const Headers& headers)
     if (!util::iequals(name, "cookie")) {
       continue;
     }
-    split(value, ';', [&](std::string_view piece) {
-      piece = trim(piece);
+    util::for_each_piece(value, ';', [&](std::string_view piece) {
+      piece = http::trim_ows(piece);
       if (piece.empty()) {
         return;
       }
       const std::size_t eq = piece.find('=');
       OrderedJson c = OrderedJson::object();
-      c["name"] = text(trim(piece.substr(0, eq)));
-      c["value"] = eq == std::string_view::npos ? std::string() : text(trim(piece.substr(eq + 1)));
+      c["name"] = text(http::trim_ows(piece.substr(0, eq)));
+      c["value"] =
+          eq == std::string_view::npos ? std::string() : text(http::trim_ows(piece.substr(eq + 1)));
       out.push_back(std::move(c));
     });
   }
@@ -156,12 +119,12 @@ response_cookies(const Headers& headers)
     }
     OrderedJson c = OrderedJson::object();
     bool first = true;
-    split(value, ';', [&](std::string_view piece) {
-      piece = trim(piece);
+    util::for_each_piece(value, ';', [&](std::string_view piece) {
+      piece = http::trim_ows(piece);
       const std::size_t eq = piece.find('=');
-      const std::string_view key = trim(piece.substr(0, eq));
+      const std::string_view key = http::trim_ows(piece.substr(0, eq));
       const std::string_view val =
-          eq == std::string_view::npos ? std::string_view() : trim(piece.substr(eq + 1));
+          eq == std::string_view::npos ? std::string_view() : http::trim_ows(piece.substr(eq + 1));
       if (first) {
         c["name"] = text(key);
         c["value"] = text(val);
@@ -572,7 +535,7 @@ parse_query(std::string_view target)
   if (question == std::string_view::npos) {
     return params;
   }
-  split(target.substr(question + 1), '&', [&](std::string_view piece) {
+  util::for_each_piece(target.substr(question + 1), '&', [&](std::string_view piece) {
     if (piece.empty()) {
       return;
     }

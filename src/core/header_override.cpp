@@ -1,11 +1,13 @@
 #include "core/header_override.hpp"
 
 #include "core/forward_plan.hpp"
+#include "core/http_syntax.hpp"
 #include "util/text.hpp"
 
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
 namespace rag::core {
@@ -14,27 +16,6 @@ namespace {
 
 constexpr const char* k_override_hint =
     "use --set-header NAME:VALUE, e.g. --set-header 'X-Env: dev'";
-
-bool
-is_tchar(char c)
-{
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string_view
-trim_ows(std::string_view text)
-{
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 } // namespace
 
@@ -47,8 +28,8 @@ parse_header_override(std::string_view spec)
                        k_override_hint);
   }
   const std::string_view name = spec.substr(0, colon);
-  const std::string_view value = trim_ows(spec.substr(colon + 1));
-  if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
+  const std::string_view value = http::trim_ows(spec.substr(colon + 1));
+  if (!http::is_token(name)) {
     return usage_error(
         fmt::format("invalid --set-header '{}': the name must be an HTTP token", spec),
         k_override_hint);
@@ -70,17 +51,10 @@ apply_header_overrides(const Headers& headers, const Headers& overrides)
   if (overrides.empty()) {
     return headers;
   }
-  const auto overridden = [&](const std::string& name) {
-    return std::any_of(overrides.begin(), overrides.end(),
-                       [&](const Header& header) { return util::iequals(header.first, name); });
-  };
+  const auto overridden = [&](const std::string& name) { return has_header(overrides, name); };
   const auto group_of = [&](const std::string& name) {
     Headers group;
-    for (const auto& header : overrides) {
-      if (util::iequals(header.first, name)) {
-        group.push_back(header);
-      }
-    }
+    std::copy_if(overrides.begin(), overrides.end(), std::back_inserter(group), header_named(name));
     return group;
   };
 

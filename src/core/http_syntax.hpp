@@ -3,6 +3,8 @@
 // Small pieces of HTTP/1.x syntax (RFC 9110 / 9112) that the request parser, the
 // response parser and the signature checks share.
 
+#include "util/text.hpp"
+
 #include <array>
 #include <cstddef>
 #include <limits>
@@ -30,7 +32,8 @@ make_token_table()
 
 inline constexpr std::array<bool, 256> k_token = make_token_table();
 
-// Return true when `text` is a non-empty token (a valid method or header name).
+// Return true when `text` is a non-empty token (a valid method or header name); the one
+// tchar check of rag, so that every parser and validator accepts the same names.
 inline bool
 is_token(std::string_view text)
 {
@@ -52,7 +55,10 @@ is_ows(char c)
   return c == ' ' || c == '\t';
 }
 
-// Return `text` without leading and trailing SP/HTAB.
+// Return `text` without leading and trailing SP/HTAB. This is rag's one trim, and it is
+// here rather than in util/text because every caller trims HTTP's optional whitespace
+// (OWS, RFC 9110 §5.6.3) out of a header value or a piece of one (list elements, cookie
+// pairs, signature parameters): SP and HTAB exactly, never CR, LF or other spaces.
 inline std::string_view
 trim_ows(std::string_view text)
 {
@@ -65,14 +71,8 @@ trim_ows(std::string_view text)
   return text;
 }
 
-// Return `c` lower-cased if it is an ASCII upper-case letter.
-inline char
-ascii_lower(char c)
-{
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// Return true when `text` equals the all-lower-case `lower`, ignoring ASCII case.
+// Return true when `text` equals the all-lower-case `lower`, ignoring ASCII case (the
+// parsers' hot path: only one side is folded; util::iequals folds both).
 inline bool
 iequals(std::string_view text, std::string_view lower)
 {
@@ -80,29 +80,24 @@ iequals(std::string_view text, std::string_view lower)
     return false;
   }
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (ascii_lower(text[i]) != lower[i]) {
+    if (util::ascii_lower(text[i]) != lower[i]) {
       return false;
     }
   }
   return true;
 }
 
-// Call `fn` with each trimmed, non-empty element of a comma-separated list.
+// Call `fn` with each trimmed, non-empty element of a comma-separated list (RFC 9110 §5.6.1).
 template<typename Fn>
 void
 for_each_element(std::string_view list, Fn&& fn)
 {
-  while (true) {
-    const std::size_t comma = list.find(',');
-    const std::string_view element = trim_ows(list.substr(0, comma));
+  util::for_each_piece(list, ',', [&](std::string_view piece) {
+    const std::string_view element = trim_ows(piece);
     if (!element.empty()) {
       fn(element);
     }
-    if (comma == std::string_view::npos) {
-      return;
-    }
-    list.remove_prefix(comma + 1);
-  }
+  });
 }
 
 // Return the value of hex digit `c` (either case), or -1.

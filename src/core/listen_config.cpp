@@ -1,5 +1,6 @@
 #include "core/listen_config.hpp"
 
+#include "core/http_syntax.hpp"
 #include "core/json_bounded.hpp"
 #include "util/file.hpp"
 #include "util/text.hpp"
@@ -235,20 +236,6 @@ describe(const Json& value)
   }
 }
 
-// RFC 9110 tchar: the bytes allowed in a method or a header name.
-bool
-is_tchar(char c)
-{
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != k_npos;
-}
-
-bool
-is_token(std::string_view text)
-{
-  return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
-}
-
 // True when `text` has no bytes that can never appear in a request path.
 bool
 is_plain(std::string_view text)
@@ -448,7 +435,7 @@ private:
         }
       } else if (key == "method") {
         RAG_TRY_ASSIGN(rule.method, string(item, place));
-        if (!is_token(rule.method)) {
+        if (!http::is_token(rule.method)) {
           return fail(place, fmt::format("'{}' is not a valid HTTP method", rule.method));
         }
       } else if (key == "headers") {
@@ -485,7 +472,7 @@ private:
     }
     std::vector<RouteRule::HeaderMatch> out;
     for (const auto& [name, item] : value.items()) {
-      if (!is_token(name)) {
+      if (!http::is_token(name)) {
         return fail(place, fmt::format("'{}' is not a valid header name", name));
       }
       RouteRule::HeaderMatch match;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/headers.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,11 +10,6 @@
 #include <vector>
 
 namespace rag::core {
-
-// One header exactly as received: original name case, value with surrounding
-// whitespace removed, no decoding of any kind.
-using Header = std::pair<std::string, std::string>;
-using Headers = std::vector<Header>;
 
 inline constexpr int k_record_version = 1;
 

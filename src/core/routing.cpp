@@ -19,10 +19,8 @@ path_of(std::string_view target)
 bool
 header_matches(const RouteRule::HeaderMatch& match, const Headers& headers)
 {
-  return std::any_of(headers.begin(), headers.end(), [&](const Header& header) {
-    return util::iequals(header.first, match.name) &&
-           (match.any_value || header.second == match.value);
-  });
+  return match.any_value ? has_header(headers, match.name)
+                         : has_header_value(headers, match.name, match.value);
 }
 
 } // namespace

@@ -39,39 +39,6 @@ standard_names(bool svix)
   return {base + "id", base + "timestamp", base + "signature"};
 }
 
-const std::string*
-find_header(const Headers& headers, std::string_view name)
-{
-  for (const auto& [key, value] : headers) {
-    if (util::iequals(key, name)) {
-      return &value;
-    }
-  }
-  return nullptr;
-}
-
-// Give the first header `name` the value `value` (its name case kept) and drop
-// later ones; append it when missing.
-void
-set_header(Headers& headers, std::string_view name, std::string value)
-{
-  bool done = false;
-  for (auto it = headers.begin(); it != headers.end();) {
-    if (!util::iequals(it->first, name)) {
-      ++it;
-    } else if (!done) {
-      it->second = value;
-      done = true;
-      ++it;
-    } else {
-      it = headers.erase(it);
-    }
-  }
-  if (!done) {
-    headers.emplace_back(std::string(name), std::move(value));
-  }
-}
-
 // Decode hex digits (either case); an odd length or a non-hex byte gives false.
 bool
 hex_decode(std::string_view text, std::string& out)
@@ -92,23 +59,11 @@ hex_decode(std::string_view text, std::string& out)
   return true;
 }
 
-std::string_view
-trim(std::string_view text)
-{
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 // Parse Unix seconds (digits only; at most 12 of them so the microseconds fit).
 bool
 parse_unix_seconds(std::string_view text, std::int64_t& seconds)
 {
-  text = trim(text);
+  text = http::trim_ows(text);
   if (text.empty() || text.size() > 12) {
     return false;
   }
@@ -161,7 +116,7 @@ standard_key(std::string_view secret, std::string& key)
 Verdict
 check_hex_value(std::string_view value, std::string_view prefix, std::string_view expected)
 {
-  value = trim(value);
+  value = http::trim_ows(value);
   if (value.substr(0, prefix.size()) != prefix) {
     return invalid("malformed signature header");
   }
@@ -202,7 +157,7 @@ verify_stripe(const SignatureSpec& spec, const Headers& headers, std::string_vie
   std::string_view rest = *value;
   while (!rest.empty()) {
     const std::size_t comma = rest.find(',');
-    const std::string_view item = trim(rest.substr(0, comma));
+    const std::string_view item = http::trim_ows(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     const std::size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
@@ -306,7 +261,7 @@ verify_shopify(const SignatureSpec& spec, const Headers& headers, std::string_vi
   if (value == nullptr) {
     return invalid("no signature header");
   }
-  auto decoded = util::base64_decode(trim(*value));
+  auto decoded = util::base64_decode(http::trim_ows(*value));
   if (!decoded) {
     return invalid("malformed signature header");
   }
@@ -352,7 +307,7 @@ verify_generic(const SignatureSpec& spec, const Headers& headers, std::string_vi
   if (spec.encoding == SignatureEncoding::hex) {
     return check_hex_value(*value, spec.prefix, expected);
   }
-  const std::string_view text = trim(*value);
+  const std::string_view text = http::trim_ows(*value);
   if (text.substr(0, spec.prefix.size()) != spec.prefix) {
     return invalid("malformed signature header");
   }
@@ -381,12 +336,8 @@ parse_generic(std::string_view rest)
   if (spec.header.empty()) {
     return bad("empty header name");
   }
-  for (const char c : spec.header) {
-    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!token) {
-      return bad(fmt::format("'{}' is not a header name", spec.header));
-    }
+  if (!http::is_token(spec.header)) {
+    return bad(fmt::format("'{}' is not a header name", spec.header));
   }
   rest.remove_prefix(colon1 + 1);
   const std::size_t colon2 = rest.find(':');

@@ -43,9 +43,7 @@ to_lower(std::string_view text)
 {
   std::string out(text);
   for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
+    c = ascii_lower(c);
   }
   return out;
 }
@@ -54,8 +52,7 @@ bool
 iequals(std::string_view a, std::string_view b)
 {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
+           return ascii_lower(x) == ascii_lower(y);
          });
 }
 

@@ -23,6 +23,20 @@ TEST_CASE("case helpers")
   CHECK(to_lower("Content-Type") == "content-type");
   CHECK(iequals("X-Hub-Signature", "x-hub-signature"));
   CHECK_FALSE(iequals("X-Hub", "X-Hu"));
+  CHECK(ascii_lower('Q') == 'q');
+  CHECK(ascii_lower('q') == 'q');
+  CHECK(ascii_lower('\xC4') == '\xC4'); // ASCII only
+}
+
+TEST_CASE("for_each_piece keeps empty pieces")
+{
+  std::vector<std::string> pieces;
+  const auto collect = [&](std::string_view piece) { pieces.emplace_back(piece); };
+  for_each_piece("a;;b;", ';', collect);
+  CHECK(pieces == std::vector<std::string>{"a", "", "b", ""});
+  pieces.clear();
+  for_each_piece("", ';', collect);
+  CHECK(pieces == std::vector<std::string>{""});
 }
 
 TEST_CASE("human sizes")
