@@ -2,6 +2,7 @@
 
 #include "core/duration.hpp"
 #include "core/http_syntax.hpp"
+#include "core/url.hpp"
 #include "util/bytes.hpp"
 #include "util/text.hpp"
 
@@ -114,8 +115,7 @@ target_path(std::string_view target)
     const std::size_t slash = path.find('/', scheme + 3);
     path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
   }
-  const std::size_t end = path.find_first_of("?#");
-  return end == std::string_view::npos ? path : path.substr(0, end);
+  return split_path_query(strip_fragment(path)).path;
 }
 
 Result<EventFilter>

@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
-#include <charconv>
 #include <utility>
 
 namespace rag::core {
@@ -16,20 +14,6 @@ namespace rag::core {
 namespace {
 
 constexpr std::size_t k_npos = std::string_view::npos;
-
-constexpr std::string_view k_target_hint =
-    "give a port (3000), HOST:PORT[/PATH] or an http:// or https:// URL";
-
-// Bytes that may never appear in a request target: they would end or split the
-// request line. obs-text (0x80-0xFF) is kept as the sender sent it.
-bool
-is_target_safe(std::string_view text)
-{
-  return std::none_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte <= 0x20 || byte == 0x7f;
-  });
-}
 
 // A header value that could split or end the head (CR, LF) or truncate it in C
 // string handling on the other side (NUL) is never sent.
@@ -50,163 +34,6 @@ printable_name(std::string_view name)
     }
   }
   return out;
-}
-
-bool
-all_digits(std::string_view text)
-{
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Return the length of the "scheme" in "scheme://...", or 0 when `text` does not
-// start with one (so "localhost:3000/x://y" has none).
-std::size_t
-scheme_length(std::string_view text)
-{
-  const std::size_t end = text.find("://");
-  if (end == k_npos || end == 0) {
-    return 0;
-  }
-  const bool plain =
-      std::all_of(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '+' || c == '-' || c == '.';
-      });
-  return plain ? end : 0;
-}
-
-int
-default_port(std::string_view scheme)
-{
-  return scheme == "https" ? 443 : 80;
-}
-
-Error
-target_error(std::string_view text, std::string_view reason)
-{
-  return usage_error(fmt::format("invalid target '{}': {}", text, reason),
-                     std::string(k_target_hint));
-}
-
-Result<int>
-parse_port(std::string_view text, std::string_view whole)
-{
-  int port = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (!all_digits(text) || ec != std::errc() || end != text.data() + text.size() || port < 1 ||
-      port > 65535) {
-    return target_error(whole, fmt::format("port '{}' is not a number from 1 to 65535", text));
-  }
-  return port;
-}
-
-bool
-is_host_name_char(char c)
-{
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-         c == '.' || c == '_';
-}
-
-} // namespace
-
-Result<ExactUrl>
-parse_exact_url(std::string_view url)
-{
-  RAG_TRY_ASSIGN(core::Target target, parse_target(url));
-  ExactUrl exact;
-  // Everything after the authority is the request target, byte for byte.
-  std::string_view rest = url;
-  if (const std::size_t scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
-    rest.remove_prefix(scheme_end + 3);
-  }
-  const std::size_t path_start = rest.find_first_of("/?#");
-  rest = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
-  rest = rest.substr(0, rest.find('#'));
-  // A query without a path ("http://h?x") asks for "/?x".
-  const bool needs_slash = rest.empty() || rest.front() != '/';
-  exact.request_target = fmt::format("{}{}", needs_slash ? "/" : "", rest);
-  target.path.clear();
-  target.query.clear();
-  target.url = fmt::format("{}://{}", target.scheme, host_header_value(target));
-  exact.origin = std::move(target);
-  return exact;
-}
-
-bool
-host_ends_in_number(std::string_view host)
-{
-  if (!host.empty() && host.back() == '.') {
-    host.remove_suffix(1);
-  }
-  const std::size_t dot = host.rfind('.');
-  const std::string_view last = dot == k_npos ? host : host.substr(dot + 1);
-  if (all_digits(last)) {
-    return true;
-  }
-  // inet_aton also reads hex labels ("0x7f.1"), so they count as numbers too.
-  return last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') &&
-         std::all_of(last.begin() + 2, last.end(), [](char c) { // "0x" alone is 0
-           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
-         });
-}
-
-bool
-is_dotted_quad(std::string_view host)
-{
-  int parts = 0;
-  while (true) {
-    const std::size_t dot = host.find('.');
-    const std::string_view part = host.substr(0, dot);
-    // A leading zero makes inet_aton read octal ("010" is 8): only "0" itself is plain.
-    if (!all_digits(part) || part.size() > 3 || (part.size() > 1 && part[0] == '0') ||
-        std::stoi(std::string(part)) > 255 || ++parts > 4) {
-      return false;
-    }
-    if (dot == k_npos) {
-      return parts == 4;
-    }
-    host.remove_prefix(dot + 1);
-  }
-}
-
-namespace {
-
-bool
-is_ipv6_char(char c)
-{
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
-         c == '.';
-}
-
-// Split a raw request target into its path and query. An absolute-form target
-// ("http://host/p?q") contributes only its path; "*" stays "*".
-struct SplitTarget
-{
-  std::string_view path;
-  std::string_view query;
-  bool has_query = false;
-};
-
-SplitTarget
-split_target(std::string_view raw)
-{
-  if (const std::size_t hash = raw.find('#'); hash != k_npos) {
-    raw = raw.substr(0, hash);
-  }
-  if (const std::size_t scheme_end = raw.find("://");
-      scheme_end != k_npos && !raw.empty() && raw.front() != '/') {
-    const std::size_t path_start = raw.find_first_of("/?", scheme_end + 3);
-    raw = path_start == k_npos ? std::string_view() : raw.substr(path_start);
-  }
-  SplitTarget split;
-  const std::size_t question = raw.find('?');
-  split.path = raw.substr(0, question);
-  if (question != k_npos) {
-    split.query = raw.substr(question + 1);
-    split.has_query = true;
-  }
-  return split;
 }
 
 std::string_view
@@ -242,128 +69,6 @@ method_expects_body(std::string_view method)
 }
 
 } // namespace
-
-Result<Target>
-parse_target(std::string_view text)
-{
-  if (text.empty()) {
-    return target_error(text, "it is empty");
-  }
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte <= 0x20 || byte == 0x7f) {
-      return target_error(text, "it contains spaces or control characters");
-    }
-  }
-
-  Target target;
-  std::string_view rest = text;
-  // "3000", ":3000", "3000/hooks", ":3000?x=1": a port, with or without a path, is the
-  // common case, a service on this machine. Read as a host name, "4000" would become the
-  // address 0.0.15.160 (inet_aton reads a bare number as one), so it never is.
-  const std::string_view port_part = rest.substr(rest.front() == ':' ? 1 : 0);
-  const std::string_view leading_port = port_part.substr(0, port_part.find_first_of("/?#"));
-  if (all_digits(leading_port)) {
-    RAG_TRY_ASSIGN(target.port, parse_port(leading_port, text));
-    target.scheme = "http";
-    target.host = "127.0.0.1";
-    rest = port_part.substr(leading_port.size());
-  } else if (const std::size_t scheme_end = scheme_length(rest); scheme_end != 0) {
-    target.scheme = util::to_lower(rest.substr(0, scheme_end));
-    if (target.scheme != "http" && target.scheme != "https") {
-      return target_error(text,
-                          fmt::format("scheme '{}' is not supported", rest.substr(0, scheme_end)));
-    }
-    rest.remove_prefix(scheme_end + 3);
-  } else {
-    target.scheme = "http";
-  }
-
-  if (target.host.empty()) {
-    const std::size_t authority_end = rest.find_first_of("/?#");
-    const std::string_view authority = rest.substr(0, authority_end);
-    rest = authority_end == k_npos ? std::string_view() : rest.substr(authority_end);
-    if (authority.find('@') != k_npos) {
-      return target_error(text, "credentials in target URLs are not supported");
-    }
-    std::string_view port_text;
-    bool has_port = false;
-    if (!authority.empty() && authority.front() == '[') {
-      const std::size_t close = authority.find(']');
-      if (close == k_npos) {
-        return target_error(text, "missing ']' after the IPv6 address");
-      }
-      target.host = std::string(authority.substr(1, close - 1));
-      const std::string_view after = authority.substr(close + 1);
-      if (!after.empty() && after.front() != ':') {
-        return target_error(text, "unexpected text after the IPv6 address");
-      }
-      has_port = !after.empty();
-      port_text = has_port ? after.substr(1) : std::string_view();
-      if (target.host.empty() ||
-          !std::all_of(target.host.begin(), target.host.end(), is_ipv6_char)) {
-        return target_error(text, "not a valid IPv6 address");
-      }
-    } else {
-      const std::size_t colon = authority.find(':');
-      if (colon != k_npos && authority.find(':', colon + 1) != k_npos) {
-        return target_error(text, "IPv6 addresses need brackets, as in http://[::1]:3000");
-      }
-      target.host = std::string(authority.substr(0, colon));
-      has_port = colon != k_npos;
-      port_text = has_port ? authority.substr(colon + 1) : std::string_view();
-      if (target.host.empty()) {
-        return target_error(text, "no host");
-      }
-      if (!std::all_of(target.host.begin(), target.host.end(), is_host_name_char)) {
-        return target_error(text, fmt::format("'{}' is not a valid host name", target.host));
-      }
-      if (host_ends_in_number(target.host) && !is_dotted_quad(target.host)) {
-        return target_error(text, fmt::format("host '{}' is a number, not an address; write a "
-                                              "port as 3000 or a full IPv4 address as 127.0.0.1",
-                                              target.host));
-      }
-    }
-    if (has_port) {
-      RAG_TRY_ASSIGN(target.port, parse_port(port_text, text));
-    } else {
-      target.port = default_port(target.scheme);
-    }
-  }
-
-  // Fragments never go on the wire.
-  rest = rest.substr(0, rest.find('#'));
-  const std::size_t question = rest.find('?');
-  const std::string_view path = rest.substr(0, question);
-  if (question != k_npos) {
-    target.query = std::string(rest.substr(question + 1));
-  }
-  if (path != "/") {
-    target.path = std::string(path);
-  }
-
-  const bool ipv6 = target.host.find(':') != std::string::npos;
-  target.url = fmt::format(
-      "{}://{}{}{}", target.scheme, ipv6 ? fmt::format("[{}]", target.host) : target.host,
-      target.port == default_port(target.scheme) ? std::string() : fmt::format(":{}", target.port),
-      target.path);
-  if (!target.query.empty()) {
-    target.url += '?';
-    target.url += target.query;
-  }
-  return target;
-}
-
-std::string
-host_header_value(const Target& target)
-{
-  const bool ipv6 = target.host.find(':') != std::string::npos;
-  std::string host = ipv6 ? fmt::format("[{}]", target.host) : target.host;
-  if (target.port != default_port(target.scheme)) {
-    host += fmt::format(":{}", target.port);
-  }
-  return host;
-}
 
 Result<Route>
 parse_route(std::string_view spec)
@@ -405,7 +110,7 @@ route_matches(std::string_view prefix, std::string_view incoming_target)
 std::string
 map_target(const Target& target, std::string_view incoming_target, std::string_view strip_prefix)
 {
-  const SplitTarget incoming = split_target(incoming_target);
+  const TargetParts incoming = split_target(incoming_target);
   std::string out;
   if (!target.path.empty()) {
     out = target.path;

@@ -1,10 +1,12 @@
 #pragma once
 
-// What a forwarded request looks like on the wire: target URLs, path mapping for
-// --forward-to and --route, and the header rewrite (hop-by-hop, Host, X-Forwarded-*,
-// framing). Pure functions: no sockets, no clock.
+// What a forwarded request looks like on the wire: path mapping for --forward-to and
+// --route, and the header rewrite (hop-by-hop, Host, X-Forwarded-*, framing). Targets
+// and URLs themselves are core/url.hpp (included, so callers get both). Pure
+// functions: no sockets, no clock.
 
 #include "core/record.hpp"
+#include "core/url.hpp"
 #include "util/result.hpp"
 
 #include <cstddef>
@@ -14,54 +16,6 @@
 #include <vector>
 
 namespace rag::core {
-
-// A forwarding destination. `path` empty means "keep the incoming path": a URL
-// with no path and a URL whose path is just "/" both mean that ("http://h:3000"
-// and "http://h:3000/" forward "/a/b?x" as "/a/b?x"); any other path replaces
-// the incoming path.
-struct Target
-{
-  std::string scheme; // "http" or "https"
-  std::string host;   // DNS name or IP literal; IPv6 without brackets
-  int port = 0;       // always set (80/443 when the URL has none)
-  std::string path;   // raw path from the URL, or empty (see above)
-  std::string query;  // raw query from the URL without '?', or empty
-  std::string url;    // normalised URL for records and display
-};
-
-// Parse a target given on the command line: "3000" and ":3000" mean
-// http://127.0.0.1:3000 and "3000/hooks" http://127.0.0.1:3000/hooks, "host:port[/path]"
-// means http://host:port[/path], and http:// and https:// URLs are taken as they are
-// (fragment dropped). A host that is a number but not a full dotted-quad IPv4 address
-// ("4000", "127.1", "0x7f000001") is an Error, never a lookup. Anything else (other
-// schemes, credentials, bad ports, spaces) is a usage Error too.
-Result<Target> parse_target(std::string_view text);
-
-// A URL taken from a delivery record, to be re-sent to exactly: where to connect
-// (scheme, host and port, without path or query) and the request target (path and
-// query) as the URL spells it.
-struct ExactUrl
-{
-  Target origin;
-  std::string request_target;
-};
-
-// Split a full http(s) URL into its origin and its raw request target ("/" when the
-// URL has no path; a query without a path gets "/" in front). A URL parse_target
-// rejects is an Error.
-Result<ExactUrl> parse_exact_url(std::string_view url);
-
-// Return true when the last label of `host` is a number (decimal, or hex as "0x7f"):
-// the resolver reads such a name as an IPv4 address in one of inet_aton's short forms.
-bool host_ends_in_number(std::string_view host);
-
-// Return true when `host` is an IPv4 address in full dotted-quad form ("127.0.0.1";
-// no leading zeros, which inet_aton would read as octal).
-bool is_dotted_quad(std::string_view host);
-
-// Return the Host header value for `target`: host, bracketed when IPv6, with
-// ":port" unless the port is the scheme's default.
-std::string host_header_value(const Target& target);
 
 // A --route PREFIX=URL. `prefix` is normalised without a trailing '/', so the
 // route "/" has the empty prefix and matches every origin-form path.

@@ -9,7 +9,6 @@
 #include "util/text.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -248,21 +247,6 @@ response_json(const Delivery* delivery)
 // ---------------------------------------------------------------------------
 // Reading
 
-bool
-is_hex(char c)
-{
-  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
-}
-
-int
-hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  return (std::tolower(static_cast<unsigned char>(c)) - 'a') + 10;
-}
-
 const Json*
 member(const Json& obj, const char* key)
 {
@@ -285,22 +269,6 @@ is_base64_marked(const Json& obj, const char* key)
 {
   const std::string* value = string_member(obj, key);
   return value != nullptr && util::iequals(*value, k_base64);
-}
-
-// The authority of an absolute URL without user info ("user@h:1" -> "h:1"), or "".
-std::string
-url_authority(std::string_view url)
-{
-  const std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return {};
-  }
-  std::string_view rest = url.substr(scheme_end + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
-    rest.remove_prefix(at + 1);
-  }
-  return std::string(rest);
 }
 
 Result<Headers>
@@ -505,108 +473,6 @@ json_error_message(const std::exception& e)
 }
 
 } // namespace
-
-std::string
-percent_decode(std::string_view in, bool plus_as_space)
-{
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%' && i + 2 < in.size() && is_hex(in[i + 1]) && is_hex(in[i + 2])) {
-      out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
-      i += 2;
-    } else if (c == '+' && plus_as_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::vector<Param>
-parse_query(std::string_view target)
-{
-  std::vector<Param> params;
-  const std::size_t hash = target.find('#');
-  target = target.substr(0, hash);
-  const std::size_t question = target.find('?');
-  if (question == std::string_view::npos) {
-    return params;
-  }
-  util::for_each_piece(target.substr(question + 1), '&', [&](std::string_view piece) {
-    if (piece.empty()) {
-      return;
-    }
-    const std::size_t eq = piece.find('=');
-    if (eq == std::string_view::npos) {
-      params.emplace_back(percent_decode(piece, true), std::string());
-    } else {
-      params.emplace_back(percent_decode(piece.substr(0, eq), true),
-                          percent_decode(piece.substr(eq + 1), true));
-    }
-  });
-  return params;
-}
-
-std::string
-form_urlencode(const std::vector<Param>& params)
-{
-  constexpr char k_hex[] = "0123456789ABCDEF";
-  const auto encode = [&](std::string& out, std::string_view s) {
-    for (const char c : s) {
-      const auto b = static_cast<unsigned char>(c);
-      if (std::isalnum(b) != 0 || c == '*' || c == '-' || c == '.' || c == '_') {
-        out.push_back(c);
-      } else if (c == ' ') {
-        out.push_back('+');
-      } else {
-        out.push_back('%');
-        out.push_back(k_hex[b >> 4]);
-        out.push_back(k_hex[b & 15]);
-      }
-    }
-  };
-  std::string out;
-  for (const auto& [name, value] : params) {
-    if (!out.empty()) {
-      out.push_back('&');
-    }
-    encode(out, name);
-    out.push_back('=');
-    encode(out, value);
-  }
-  return out;
-}
-
-Result<std::string>
-url_request_target(std::string_view url)
-{
-  if (url.starts_with("/")) {
-    return std::string(url.substr(0, url.find('#')));
-  }
-  const std::size_t scheme_end = url.find("://");
-  const bool scheme_ok =
-      scheme_end != std::string_view::npos && scheme_end > 0 &&
-      std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(scheme_end), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' || c == '.';
-      });
-  if (!scheme_ok) {
-    return error(fmt::format("request.url '{}' is not an absolute URL", text(url)));
-  }
-  std::string_view rest = url.substr(scheme_end + 3);
-  const std::size_t path_start = rest.find_first_of("/?#");
-  rest = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
-  rest = rest.substr(0, rest.find('#'));
-  if (rest.empty()) {
-    return std::string("/");
-  }
-  if (rest.front() == '?') {
-    return "/" + std::string(rest);
-  }
-  return std::string(rest);
-}
 
 const Delivery*
 har_response(const std::vector<Delivery>& deliveries)

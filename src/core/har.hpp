@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/record.hpp"
+#include "core/url.hpp" // the query and form codecs, which lived here first
 #include "util/result.hpp"
 
 #include <cstddef>
@@ -12,27 +13,6 @@
 #include <vector>
 
 namespace rag::core {
-
-// A name and value pair of a query string or a form body, decoded.
-using Param = std::pair<std::string, std::string>;
-
-// Return `text` with %XX escapes decoded (and '+' as a space when `plus_as_space`);
-// a '%' not followed by two hex digits is kept as is.
-std::string percent_decode(std::string_view text, bool plus_as_space);
-
-// Return the parameters of the query part of a request target or URL (after '?',
-// before '#'), names and values percent-decoded with '+' as a space; empty pieces
-// between '&' are skipped.
-std::vector<Param> parse_query(std::string_view target);
-
-// Return `params` as an application/x-www-form-urlencoded body ("a=1&b=two+words"):
-// unreserved bytes kept, ' ' as '+', every other byte as %XX.
-std::string form_urlencode(const std::vector<Param>& params);
-
-// Return the request target (path and query, raw as written) of an absolute http(s)
-// URL; "/" when it has no path, fragment dropped. A URL that starts with '/' is
-// taken as a target already; anything else is an Error.
-Result<std::string> url_request_target(std::string_view url);
 
 // Return the delivery a HAR export shows as the response of an event, given all of
 // its deliveries in log order: the latest attempt to the primary target, where the

@@ -10,12 +10,6 @@ namespace rag::core {
 
 namespace {
 
-std::string_view
-path_of(std::string_view target)
-{
-  return target.substr(0, std::min(target.find('?'), target.size()));
-}
-
 bool
 header_matches(const RouteRule::HeaderMatch& match, const Headers& headers)
 {
@@ -36,7 +30,7 @@ rule_matches(const RouteRule& rule, std::string_view method, std::string_view ta
     return false;
   }
   if (!rule.path_glob.empty()) {
-    const std::string path(path_of(target));
+    const std::string path(split_path_query(target).path);
     if (::fnmatch(rule.path_glob.c_str(), path.c_str(), 0) != 0) {
       return false;
     }

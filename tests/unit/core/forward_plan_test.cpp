@@ -1,6 +1,8 @@
 #include "core/forward_plan.hpp"
 #include "core/http_client.hpp"
 
+#include "support/targets.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
@@ -10,16 +12,9 @@ using rag::core::ForwardContext;
 using rag::core::Headers;
 using rag::core::OutgoingRequest;
 using rag::core::Target;
+using rag::test::target_of;
 
 namespace {
-
-Target
-target_of(std::string_view text)
-{
-  auto target = rag::core::parse_target(text);
-  REQUIRE_MESSAGE(target.ok(), text);
-  return *target;
-}
 
 OutgoingRequest
 plan(const Target& target, const Headers& headers, std::string body = {},
@@ -33,115 +28,6 @@ plan(const Target& target, const Headers& headers, std::string body = {},
 }
 
 } // namespace
-
-TEST_CASE("parse_target: short forms and URLs")
-{
-  struct Row
-  {
-    const char* input;
-    const char* scheme;
-    const char* host;
-    int port;
-    const char* path;
-    const char* query;
-    const char* url;
-  };
-  const std::vector<Row> rows = {
-      {"3000", "http", "127.0.0.1", 3000, "", "", "http://127.0.0.1:3000"},
-      {":8080", "http", "127.0.0.1", 8080, "", "", "http://127.0.0.1:8080"},
-      {"localhost:3000", "http", "localhost", 3000, "", "", "http://localhost:3000"},
-      {"localhost:3000/hooks", "http", "localhost", 3000, "/hooks", "",
-       "http://localhost:3000/hooks"},
-      {"http://h:3000", "http", "h", 3000, "", "", "http://h:3000"},
-      {"http://h:3000/", "http", "h", 3000, "", "", "http://h:3000"},
-      {"http://h:3000/path?q=1", "http", "h", 3000, "/path", "q=1", "http://h:3000/path?q=1"},
-      {"http://h/p/#frag", "http", "h", 80, "/p/", "", "http://h/p/"},
-      {"HTTPS://example.com", "https", "example.com", 443, "", "", "https://example.com"},
-      {"https://example.com:8443/x", "https", "example.com", 8443, "/x", "",
-       "https://example.com:8443/x"},
-      {"http://[::1]:3000/w", "http", "::1", 3000, "/w", "", "http://[::1]:3000/w"},
-      {"[::1]:9", "http", "::1", 9, "", "", "http://[::1]:9"},
-      {"http://h:3000?k=v", "http", "h", 3000, "", "k=v", "http://h:3000?k=v"},
-      // PORT/PATH, the form the README's fan-out example uses, is this machine too.
-      {"4000/hooks", "http", "127.0.0.1", 4000, "/hooks", "", "http://127.0.0.1:4000/hooks"},
-      {":4000/hooks", "http", "127.0.0.1", 4000, "/hooks", "", "http://127.0.0.1:4000/hooks"},
-      {"3000/webhooks/github", "http", "127.0.0.1", 3000, "/webhooks/github", "",
-       "http://127.0.0.1:3000/webhooks/github"},
-      {"3000?k=v", "http", "127.0.0.1", 3000, "", "k=v", "http://127.0.0.1:3000?k=v"},
-      {"3000/", "http", "127.0.0.1", 3000, "", "", "http://127.0.0.1:3000"},
-      {"3000#frag", "http", "127.0.0.1", 3000, "", "", "http://127.0.0.1:3000"},
-      {"http://127.0.0.1:3000/x", "http", "127.0.0.1", 3000, "/x", "", "http://127.0.0.1:3000/x"},
-      {"http://10.0.0.254", "http", "10.0.0.254", 80, "", "", "http://10.0.0.254"},
-      {"http://web3:80/x", "http", "web3", 80, "/x", "", "http://web3/x"},
-  };
-  for (const Row& row : rows) {
-    CAPTURE(row.input);
-    const Target target = target_of(row.input);
-    CHECK(target.scheme == row.scheme);
-    CHECK(target.host == row.host);
-    CHECK(target.port == row.port);
-    CHECK(target.path == row.path);
-    CHECK(target.query == row.query);
-    CHECK(target.url == row.url);
-  }
-}
-
-TEST_CASE("parse_target: bad targets are usage errors naming the problem")
-{
-  struct Row
-  {
-    const char* input;
-    const char* message_part;
-  };
-  const std::vector<Row> rows = {
-      {"", "empty"},
-      {"0", "1 to 65535"},
-      {"70000", "1 to 65535"},
-      {"ftp://h/x", "scheme 'ftp'"},
-      {"http://user:pw@h:3000", "credentials"},
-      {"http://:3000", "no host"},
-      {"http://h:", "port ''"},
-      {"http://h:abc", "port 'abc'"},
-      {"::1:3000", "brackets"},
-      {"http://[::1:3000", "']'"},
-      {"http://h a:3000", "spaces"},
-      {"http://h:3000/a\r\nX: y", "control"},
-      {"http://ex%ample.com", "not a valid host name"},
-      // A host that is a number would be read by the resolver as an IPv4 address in one
-      // of inet_aton's short forms ("4000" is 0.0.15.160): an error, never a lookup.
-      {"http://4000/hooks", "is a number"},
-      {"https://4000", "is a number"},
-      {"4000:80", "is a number"},
-      {"http://127.1:3000", "is a number"},
-      {"http://2130706433/", "is a number"},
-      {"http://0x7f000001/", "is a number"},
-      {"http://0x7f.0.0.1/", "is a number"},
-      {"http://010.0.0.1/", "is a number"},
-      {"http://1.2.3.4.5/", "is a number"},
-      {"http://256.0.0.1/", "is a number"},
-      {"http://example.123/", "is a number"},
-      {"http://127.0.0.1./", "is a number"},
-      {"70000/hooks", "1 to 65535"},
-      {"0/hooks", "1 to 65535"},
-  };
-  for (const Row& row : rows) {
-    CAPTURE(row.input);
-    auto target = rag::core::parse_target(row.input);
-    REQUIRE_FALSE(target.ok());
-    CHECK(target.error().exit_code == 2);
-    CHECK(target.error().message.find(row.message_part) != std::string::npos);
-    CHECK_FALSE(target.error().hint.empty());
-  }
-}
-
-TEST_CASE("host_header_value: port only when not the default, IPv6 bracketed")
-{
-  CHECK(rag::core::host_header_value(target_of("3000")) == "127.0.0.1:3000");
-  CHECK(rag::core::host_header_value(target_of("http://example.com/x")) == "example.com");
-  CHECK(rag::core::host_header_value(target_of("https://example.com:443")) == "example.com");
-  CHECK(rag::core::host_header_value(target_of("https://example.com:80")) == "example.com:80");
-  CHECK(rag::core::host_header_value(target_of("http://[::1]:3000")) == "[::1]:3000");
-}
 
 TEST_CASE("path mapping table for --forward-to")
 {
@@ -482,46 +368,4 @@ TEST_CASE("remote_ip_of and timeout_message")
   CHECK(rag::core::timeout_message(std::chrono::milliseconds(300)) == "timeout after 300ms");
   CHECK(rag::core::timeout_message(std::chrono::milliseconds(1500)) == "timeout after 1.5s");
   CHECK(rag::core::timeout_message(std::chrono::milliseconds(2050)) == "timeout after 2.05s");
-}
-
-TEST_CASE("host_ends_in_number and is_dotted_quad: what the resolver would read as IPv4")
-{
-  using rag::core::host_ends_in_number;
-  using rag::core::is_dotted_quad;
-  CHECK(host_ends_in_number("4000"));
-  CHECK(host_ends_in_number("127.1"));
-  CHECK(host_ends_in_number("0x7f"));
-  CHECK(host_ends_in_number("a.0X1F"));
-  CHECK(host_ends_in_number("example.123"));
-  CHECK(host_ends_in_number("127.0.0.1."));
-  CHECK_FALSE(host_ends_in_number("localhost"));
-  CHECK_FALSE(host_ends_in_number("web3"));
-  CHECK_FALSE(host_ends_in_number("123.example"));
-  CHECK(host_ends_in_number("0x")); // inet_aton and WHATWG read it as 0
-  CHECK_FALSE(host_ends_in_number("0xg1"));
-  CHECK(is_dotted_quad("127.0.0.1"));
-  CHECK(is_dotted_quad("0.0.0.0"));
-  CHECK(is_dotted_quad("255.255.255.255"));
-  CHECK_FALSE(is_dotted_quad("256.0.0.1"));
-  CHECK_FALSE(is_dotted_quad("127.1"));
-  CHECK_FALSE(is_dotted_quad("1.2.3.4.5"));
-  CHECK_FALSE(is_dotted_quad("010.0.0.1"));
-  CHECK_FALSE(is_dotted_quad("1..2.3"));
-  CHECK_FALSE(is_dotted_quad("1.2.3.4."));
-  CHECK_FALSE(is_dotted_quad("4000"));
-  CHECK_FALSE(is_dotted_quad("9999.0.0.1"));
-}
-
-TEST_CASE("parse_target: every target form the docs and --help use stays on this machine")
-{
-  // The forms from README.md, docs/ and the commands' --help examples. A target without a
-  // host must mean loopback; a named host is the user's own choice.
-  for (const char* form :
-       {"3000", ":3000", "3001", "4000/hooks", "3000/hooks", "3000/webhooks",
-        "3000/webhooks/github", "3000/webhooks/stripe", "localhost:3000", "http://127.0.0.1:3000",
-        "http://127.0.0.1:4000/hooks", "http://[::1]:3000/w"}) {
-    CAPTURE(form);
-    const Target target = target_of(form);
-    CHECK((target.host == "127.0.0.1" || target.host == "::1" || target.host == "localhost"));
-  }
 }

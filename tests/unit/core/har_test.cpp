@@ -90,42 +90,6 @@ is_number(const Json& value)
 
 } // namespace
 
-TEST_CASE("har: query strings are split and percent-decoded")
-{
-  const auto params = parse_query("/p?a=1&b=two+words&c=%2Fx%20y&&flag&e=&bad=%zz#frag=1");
-  REQUIRE(params.size() == 6);
-  CHECK(params[0] == Param{"a", "1"});
-  CHECK(params[1] == Param{"b", "two words"});
-  CHECK(params[2] == Param{"c", "/x y"});
-  CHECK(params[3] == Param{"flag", ""});
-  CHECK(params[4] == Param{"e", ""});
-  CHECK(params[5] == Param{"bad", "%zz"});
-  CHECK(parse_query("/no-query").empty());
-  CHECK(parse_query("/p#?x=1").empty());
-  CHECK(percent_decode("a+b%41%4", false) == "a+bA%4");
-  CHECK(percent_decode("a+b", true) == "a b");
-}
-
-TEST_CASE("har: form bodies are encoded the way browsers encode them")
-{
-  CHECK(form_urlencode({{"a b", "c&d=\xC3\xA9"}, {"x", ""}, {"k-._*~", "1"}}) ==
-        "a+b=c%26d%3D%C3%A9&x=&k-._*%7E=1");
-  CHECK(form_urlencode({}).empty());
-  // Decoding what was encoded gives the pairs back.
-  const std::vector<Param> pairs = {{"name", "Ada Lovelace"}, {"note", "1+1=2 & 100%"}};
-  CHECK(parse_query("?" + form_urlencode(pairs)) == pairs);
-}
-
-TEST_CASE("har: the request target of a URL is its raw path and query")
-{
-  CHECK(*url_request_target("https://h.example/p/a%2Fb?x=1&y=%20#frag") == "/p/a%2Fb?x=1&y=%20");
-  CHECK(*url_request_target("http://user:pw@h.example:8080") == "/");
-  CHECK(*url_request_target("http://h.example?x=1") == "/?x=1");
-  CHECK(*url_request_target("/already/a/target?q#f") == "/already/a/target?q");
-  CHECK_FALSE(url_request_target("h.example/path").ok());
-  CHECK_FALSE(url_request_target("").ok());
-}
-
 TEST_CASE("har: the response is the latest original attempt to the primary target")
 {
   CHECK(har_response({}) == nullptr);

@@ -1,5 +1,7 @@
 #include "core/routing.hpp"
 
+#include "support/targets.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
@@ -13,16 +15,9 @@ using rag::core::RoutingDecision;
 using rag::core::RoutingTable;
 using rag::core::rule_matches;
 using rag::core::Target;
+using rag::test::target_of;
 
 namespace {
-
-Target
-target_of(std::string_view text)
-{
-  auto target = rag::core::parse_target(text);
-  REQUIRE_MESSAGE(target.ok(), text);
-  return *target;
-}
 
 RouteRule
 rule_to(std::vector<std::string_view> targets)
