@@ -266,87 +266,39 @@ HttpRequestParser::parse_header_line(std::string_view line)
 HttpRequestParser::State
 HttpRequestParser::finish_head()
 {
-  bool has_length = false;
-  unsigned long long length = 0;
-  bool length_bad = false;
-  bool length_conflict = false;
-  bool length_overflow = false;
-  bool has_te = false;
-  int chunked_count = 0;
-  bool chunked_last = false;
-  bool conn_close = false;
-  bool conn_keep_alive = false;
-
+  const Framing framing = read_framing(m_request.headers);
   for (const auto& [name, value] : m_request.headers) {
-    if (iequals(name, "content-length")) {
-      // A list of identical values is tolerated (RFC 7230 §3.3.2); anything else is not.
-      bool any = false;
-      for_each_element(value, [&](std::string_view element) {
-        any = true;
-        unsigned long long parsed = 0;
-        for (char c : element) {
-          if (c < '0' || c > '9') {
-            length_bad = true;
-            return;
-          }
-          const auto digit = static_cast<unsigned long long>(c - '0');
-          if (parsed > (std::numeric_limits<unsigned long long>::max() - digit) / 10) {
-            length_overflow = true;
-            return;
-          }
-          parsed = parsed * 10 + digit;
-        }
-        if (has_length && parsed != length) {
-          length_conflict = true;
-        }
-        has_length = true;
-        length = parsed;
-      });
-      if (!any) {
-        length_bad = true;
-      }
-    } else if (iequals(name, "transfer-encoding")) {
-      has_te = true;
-      for_each_element(value, [&](std::string_view element) {
-        const std::string_view coding = trim_ows(element.substr(0, element.find(';')));
-        chunked_last = iequals(coding, "chunked");
-        chunked_count += chunked_last ? 1 : 0;
-      });
-    } else if (iequals(name, "connection")) {
-      for_each_element(value, [&](std::string_view option) {
-        conn_close = conn_close || iequals(option, "close");
-        conn_keep_alive = conn_keep_alive || iequals(option, "keep-alive");
-      });
-    } else if (iequals(name, "expect")) {
+    if (iequals(name, "expect")) {
       m_request.expect_continue = iequals(trim_ows(value), "100-continue");
     }
   }
 
   const bool http11 = m_request.http_version == "HTTP/1.1";
-  m_request.keep_alive = http11 ? !conn_close : (conn_keep_alive && !conn_close);
+  m_request.keep_alive = keeps_alive(framing, http11);
   // RFC 7231 §5.1.1: never send 100 Continue to an HTTP/1.0 client.
   m_request.expect_continue = m_request.expect_continue && http11;
 
-  if (has_te) {
-    if (has_length || length_bad || length_overflow) {
+  if (framing.has_te) {
+    if (framing.has_length || framing.length_bad || framing.length_overflow) {
       return fail(400, "both transfer-encoding and content-length");
     }
-    if (chunked_count == 0) {
+    if (framing.chunked_count == 0) {
       return fail(501, "unsupported transfer-encoding");
     }
-    if (chunked_count > 1 || !chunked_last) {
+    if (framing.chunked_count > 1 || !framing.chunked_last) {
       return fail(400, "chunked must be the final transfer-encoding");
     }
     m_request.chunked = true;
     // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is suspect; close after it.
     m_request.keep_alive = m_request.keep_alive && http11;
-  } else if (length_bad) {
+  } else if (framing.length_bad) {
     return fail(400, "invalid content-length");
-  } else if (length_conflict) {
+  } else if (framing.length_conflict) {
     return fail(400, "conflicting content-length values");
-  } else if (length_overflow) {
+  } else if (framing.length_overflow) {
     return fail(413, "request body too large");
-  } else if (has_length) {
+  } else if (framing.has_length) {
+    const unsigned long long length = framing.length;
     if (length > static_cast<unsigned long long>(std::numeric_limits<long long>::max())) {
       return fail(413, "request body too large");
     }

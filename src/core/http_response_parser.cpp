@@ -342,57 +342,21 @@ HttpResponseParser::finish_head()
   }
   m_head_complete = true;
 
-  bool has_length = false;
-  bool length_bad = false;
-  unsigned long long length = 0;
-  bool has_te = false;
-  bool chunked_last = false;
-  bool conn_close = false;
-  bool conn_keep_alive = false;
-  for (const auto& [name, value] : m_headers) {
-    if (iequals(name, "content-length")) {
-      // A list of identical values is tolerated (RFC 9110 §8.6); anything else is not.
-      bool any = false;
-      for_each_element(value, [&](std::string_view element) {
-        any = true;
-        unsigned long long parsed = 0;
-        for (char c : element) {
-          const auto digit = static_cast<unsigned long long>(c - '0');
-          if (!is_digit(c) ||
-              parsed > (std::numeric_limits<unsigned long long>::max() - digit) / 10) {
-            length_bad = true;
-            return;
-          }
-          parsed = parsed * 10 + digit;
-        }
-        length_bad = length_bad || (has_length && parsed != length);
-        has_length = true;
-        length = parsed;
-      });
-      length_bad = length_bad || !any;
-    } else if (iequals(name, "transfer-encoding")) {
-      has_te = true;
-      for_each_element(value, [&](std::string_view element) {
-        chunked_last = iequals(trim_ows(element.substr(0, element.find(';'))), "chunked");
-      });
-    } else if (iequals(name, "connection")) {
-      for_each_element(value, [&](std::string_view option) {
-        conn_close = conn_close || iequals(option, "close");
-        conn_keep_alive = conn_keep_alive || iequals(option, "keep-alive");
-      });
-    }
-  }
-  m_keep_alive = m_http11 ? !conn_close : (conn_keep_alive && !conn_close);
+  const Framing framing = read_framing(m_headers);
+  // A list of identical Content-Length values is tolerated (RFC 9110 §8.6); anything
+  // else is not, and an overflowing one is as bad as a malformed one.
+  const bool length_bad = framing.length_invalid();
+  m_keep_alive = keeps_alive(framing, m_http11);
 
   // RFC 9112 §6.3, in its order.
   if (m_head_request || m_status == 101 || m_status == 204 || m_status == 304) {
     return complete();
   }
-  if (has_te) {
+  if (framing.has_te) {
     // Transfer-Encoding overrides Content-Length, but the pair (and TE in HTTP/1.0) smells
     // of smuggling: finish this response, then close (§6.1, §6.3 rule 3).
-    m_suspect = has_length || length_bad || !m_http11;
-    if (chunked_last) {
+    m_suspect = framing.has_length || length_bad || !m_http11;
+    if (framing.chunked_last) {
       m_phase = Phase::chunk_size;
       return State::need_more;
     }
@@ -403,9 +367,9 @@ HttpResponseParser::finish_head()
   if (length_bad) {
     return fail("invalid Content-Length");
   }
-  if (has_length) {
-    const bool cut = length > m_max_body;
-    m_body_left = cut ? m_max_body : static_cast<std::size_t>(length);
+  if (framing.has_length) {
+    const bool cut = framing.length > m_max_body;
+    m_body_left = cut ? m_max_body : static_cast<std::size_t>(framing.length);
     if (m_body_left == 0) {
       m_truncated = cut;
       return complete();

@@ -1,8 +1,9 @@
 #pragma once
 
 // Small pieces of HTTP/1.x syntax (RFC 9110 / 9112) that the request parser, the
-// response parser and the signature checks share.
+// response parser, the forward plan and the validators share.
 
+#include "core/headers.hpp"
 #include "util/text.hpp"
 
 #include <array>
@@ -140,6 +141,37 @@ parse_chunk_size(std::string_view line, std::size_t& size)
     return ChunkSize::invalid;
   }
   return ChunkSize::ok;
+}
+
+// What the framing and connection headers of a message say (RFC 9112 §6), read the
+// same way for requests and responses; each parser applies its own rules to it.
+struct Framing
+{
+  bool has_length = false;       // a Content-Length value was read
+  unsigned long long length = 0; // the last value read
+  bool length_bad = false;       // a Content-Length that is empty or holds a non-digit
+  bool length_conflict = false;  // Content-Length values that differ
+  bool length_overflow = false;  // a value past the range of unsigned long long
+  bool has_te = false;           // a Transfer-Encoding header is present
+  int chunked_count = 0;         // transfer codings named "chunked" (parameters ignored)
+  bool chunked_last = false;     // the final transfer coding is "chunked"
+  bool close = false;            // a Connection header lists "close"
+  bool keep_alive = false;       // a Connection header lists "keep-alive"
+
+  // Return true when Content-Length is not one readable value (bad, conflicting or too big).
+  bool length_invalid() const { return length_bad || length_conflict || length_overflow; }
+};
+
+// Read Content-Length (a list of identical values counts as one, RFC 9110 §8.6),
+// Transfer-Encoding and Connection from `headers`, names and tokens ASCII case ignored.
+Framing read_framing(const Headers& headers);
+
+// Return true when the connection stays open after the message: HTTP/1.1 unless
+// "close", HTTP/1.0 only with "keep-alive" and without "close".
+inline bool
+keeps_alive(const Framing& framing, bool http11)
+{
+  return http11 ? !framing.close : (framing.keep_alive && !framing.close);
 }
 
 } // namespace rag::core::http
