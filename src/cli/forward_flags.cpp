@@ -1,5 +1,7 @@
 #include "cli/forward_flags.hpp"
 
+#include "cli/secret_arg.hpp"
+
 #include "core/duration.hpp"
 #include "core/listen_config.hpp"
 
@@ -106,7 +108,8 @@ parse_forward_flags(const ForwardFlags& flags)
   }
   if (!flags.config.empty()) {
     // Flags come first: their targets and routes precede the file's.
-    RAG_TRY_ASSIGN(core::ListenConfig config, core::load_listen_config(flags.config));
+    RAG_TRY_ASSIGN(core::ListenConfig config,
+                   core::load_listen_config(flags.config, resolve_secret_arg));
     for (auto& target : config.forward_to) {
       settings.routing.forward_to.push_back(std::move(target));
     }
@@ -119,7 +122,7 @@ parse_forward_flags(const ForwardFlags& flags)
     RAG_TRY_ASSIGN(settings.respond, parse_respond(flags.respond));
   }
   for (const auto& text : flags.verify) {
-    RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text));
+    RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text, resolve_secret_arg));
     settings.verify.push_back(std::move(spec));
   }
   const bool any_route_verifies =

@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 #include "cli/forward_flags.hpp"
+#include "cli/secret_arg.hpp"
 #include "commands/inspect.hpp"
 #include "core/signature.hpp"
 
@@ -90,7 +91,8 @@ add_inspect(CLI::App& app)
       RAG_TRY_ASSIGN(options->last, parse_event_count("--last", *last, 1));
     }
     for (const auto& text : *verify) {
-      RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text));
+      RAG_TRY_ASSIGN(core::SignatureSpec spec,
+                     core::parse_signature_spec(text, resolve_secret_arg));
       options->verify.push_back(std::move(spec));
     }
     return commands::run_inspect(*options, terminal_console());

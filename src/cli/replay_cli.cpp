@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 #include "cli/forward_flags.hpp"
+#include "cli/secret_arg.hpp"
 #include "commands/replay.hpp"
 #include "core/duration.hpp"
 #include "core/forward_plan.hpp"
@@ -90,7 +91,7 @@ make_options(const ReplayArgs& args)
     options.set_headers.push_back(std::move(header));
   }
   for (const auto& text : args.resign) {
-    RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text));
+    RAG_TRY_ASSIGN(core::SignatureSpec spec, core::parse_signature_spec(text, resolve_secret_arg));
     options.resign.push_back(std::move(spec));
   }
   options.concurrency = static_cast<std::size_t>(args.concurrency);

@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/secret_arg.hpp"
 #include "commands/trigger.hpp"
 #include "core/forward_plan.hpp"
 #include "core/samples.hpp"
@@ -67,7 +68,10 @@ make_options(const TriggerArgs& args)
     RAG_TRY_ASSIGN(core::FieldSet set, core::parse_field_set(text));
     options.sets.push_back(std::move(set));
   }
-  options.secret = args.secret;
+  if (!args.secret.empty()) {
+    // Empty means the provider's test secret (run_trigger); anything else is resolved here.
+    RAG_TRY_ASSIGN(options.secret, resolve_secret_arg(args.secret));
+  }
   return options;
 }
 

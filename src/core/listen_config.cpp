@@ -261,7 +261,7 @@ join(const std::vector<std::string>& words)
 class Checker
 {
 public:
-  explicit Checker(std::string_view name) : m_name(name) {}
+  Checker(std::string_view name, SecretResolver resolve) : m_name(name), m_resolve(resolve) {}
 
   Error fail(std::string_view place, std::string_view problem, std::string_view hint = {}) const
   {
@@ -382,7 +382,7 @@ private:
       if (!item.is_string()) {
         return fail(where, fmt::format("expected \"PROVIDER=SECRET\", got {}", describe(item)));
       }
-      auto spec = parse_signature_spec(item.get_ref<const std::string&>());
+      auto spec = parse_signature_spec(item.get_ref<const std::string&>(), m_resolve);
       if (!spec) {
         return fail(where, spec.error().message, spec.error().hint);
       }
@@ -492,6 +492,7 @@ private:
   }
 
   std::string_view m_name;
+  SecretResolver m_resolve; // the SECRET of each "verify" spec, e.g. env:NAME
 };
 
 // A config file is written by hand: far below this. The cap keeps a wrong path (a log,
@@ -512,7 +513,7 @@ read_file(const std::string& path)
 } // namespace
 
 Result<ListenConfig>
-parse_listen_config(std::string_view text, std::string_view name)
+parse_listen_config(std::string_view text, std::string_view name, SecretResolver resolve)
 {
   // A config file is not rag's own writing either: its nesting is capped like every
   // foreign document's (core/json_bounded.hpp) before anything recurses over it.
@@ -523,7 +524,7 @@ parse_listen_config(std::string_view text, std::string_view name)
   Json root;
   ConfigSax sax(root);
   if (!Json::sax_parse(text, &sax)) {
-    const Checker checker(name);
+    const Checker checker(name, resolve);
     if (!sax.duplicate_key().empty() || sax.error_what().empty()) {
       return checker.fail(sax.duplicate_place(),
                           fmt::format("duplicate key '{}'", sax.duplicate_key()));
@@ -532,14 +533,14 @@ parse_listen_config(std::string_view text, std::string_view name)
     return usage_error(one_line(fmt::format("{}:{}:{}: invalid JSON ({})", name, line, column,
                                             json_reason(sax.error_what()))));
   }
-  return Checker(name).config(root);
+  return Checker(name, resolve).config(root);
 }
 
 Result<ListenConfig>
-load_listen_config(const std::string& path)
+load_listen_config(const std::string& path, SecretResolver resolve)
 {
   RAG_TRY_ASSIGN(const std::string text, read_file(path));
-  return parse_listen_config(text, path);
+  return parse_listen_config(text, path, resolve);
 }
 
 } // namespace rag::core

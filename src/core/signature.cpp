@@ -7,9 +7,6 @@
 
 #include <fmt/core.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <optional>
 
 namespace rag::core {
@@ -320,7 +317,7 @@ verify_generic(const SignatureSpec& spec, const Headers& headers, std::string_vi
 
 // Parse the `hmac:HEADER:ALGO:ENCODING[:PREFIX]=SECRET` form (`rest` is after "hmac:").
 Result<SignatureSpec>
-parse_generic(std::string_view rest)
+parse_generic(std::string_view rest, SecretResolver resolve)
 {
   const auto bad = [](std::string_view why) {
     return usage_error(fmt::format("invalid signature spec 'hmac:…': {}", why),
@@ -384,7 +381,7 @@ parse_generic(std::string_view rest)
     spec.prefix = std::string(after.substr(0, eq));
     secret = after.substr(eq + 1);
   }
-  RAG_TRY_ASSIGN(spec.secret, resolve_secret(secret));
+  RAG_TRY_ASSIGN(spec.secret, resolve(secret));
   return spec;
 }
 
@@ -431,49 +428,8 @@ spec_label(const SignatureSpec& spec)
 }
 
 Result<std::string>
-resolve_secret(std::string_view text)
+literal_secret(std::string_view text)
 {
-  if (text.substr(0, 4) == "env:") {
-    const std::string name(text.substr(4));
-    if (name.empty()) {
-      return usage_error("empty variable name in secret 'env:'", "write env:NAME");
-    }
-    const char* value = std::getenv(name.c_str());
-    if (value == nullptr) {
-      return usage_error(fmt::format("environment variable {} is not set", name),
-                         fmt::format("export {}=... with the webhook secret", name));
-    }
-    if (*value == '\0') {
-      return usage_error(fmt::format("environment variable {} is empty", name),
-                         fmt::format("export {}=... with the webhook secret", name));
-    }
-    return std::string(value);
-  }
-  if (text.substr(0, 5) == "file:") {
-    const std::string path(text.substr(5));
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      return error(fmt::format("cannot read the secret file '{}'", path),
-                   "check the path and its permissions");
-    }
-    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-      return error(fmt::format("cannot read the secret file '{}'", path),
-                   "check the path and its permissions");
-    }
-    // Editors and `echo` end files with a newline that is not part of the secret.
-    if (!secret.empty() && secret.back() == '\n') {
-      secret.pop_back();
-      if (!secret.empty() && secret.back() == '\r') {
-        secret.pop_back();
-      }
-    }
-    if (secret.empty()) {
-      return usage_error(fmt::format("the secret file '{}' is empty", path),
-                         "write the webhook secret into it");
-    }
-    return secret;
-  }
   if (text.empty()) {
     return usage_error("empty secret", "write PROVIDER=SECRET, env:NAME or file:PATH");
   }
@@ -481,10 +437,10 @@ resolve_secret(std::string_view text)
 }
 
 Result<SignatureSpec>
-parse_signature_spec(std::string_view text)
+parse_signature_spec(std::string_view text, SecretResolver resolve)
 {
   if (text.substr(0, 5) == "hmac:") {
-    return parse_generic(text.substr(5));
+    return parse_generic(text.substr(5), resolve);
   }
   // Messages never repeat the text after '=': it is the secret.
   const std::size_t eq = text.find('=');
@@ -517,7 +473,7 @@ parse_signature_spec(std::string_view text)
                                                    "slack or hmac:HEADER:ALGO:ENCODING")
                                      : fmt::format("did you mean '{}'?", guess));
   }
-  RAG_TRY_ASSIGN(spec.secret, resolve_secret(text.substr(eq + 1)));
+  RAG_TRY_ASSIGN(spec.secret, resolve(text.substr(eq + 1)));
   if (spec.provider == Provider::standard) {
     std::string key;
     if (!standard_key(spec.secret, key)) {

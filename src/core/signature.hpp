@@ -3,7 +3,8 @@
 // Webhook signatures: verify and sign for GitHub, Stripe, Standard Webhooks (and
 // its Svix spelling), Shopify, Slack and a generic HMAC. Pure functions over the
 // raw body bytes and the header list: no clock (the caller passes `now_us`), no I/O
-// except resolving `env:`/`file:` secrets. docs/signatures.md describes each scheme.
+// (secrets arrive as bytes: `env:`/`file:` are read by cli/secret_arg through a
+// SecretResolver). docs/signatures.md describes each scheme.
 
 #include "core/record.hpp"
 #include "util/hmac.hpp"
@@ -51,18 +52,21 @@ std::string_view provider_name(Provider provider);
 // "hmac:X-Signature:sha256:hex:sha256=".
 std::string spec_label(const SignatureSpec& spec);
 
-// Resolve a secret as written on the command line: "env:NAME" reads the environment
-// variable (unset or empty is an Error), "file:PATH" reads the file with one trailing
-// newline removed (unreadable or empty is an Error naming the path), anything else is
-// the secret itself (empty is an Error).
-Result<std::string> resolve_secret(std::string_view text);
+// Turns the SECRET of a spec, as written, into the secret's bytes (or an Error).
+using SecretResolver = Result<std::string> (*)(std::string_view text);
+
+// Return `text` itself as the secret; an empty one is a usage Error.
+Result<std::string> literal_secret(std::string_view text);
 
 // Parse "PROVIDER=SECRET" (PROVIDER one of provider_names(), "svix" meaning
 // `standard`) or "hmac:HEADER:sha1|sha256|sha512:hex|base64[:PREFIX]=SECRET"; SECRET
-// is resolved with resolve_secret. The first run of '=' after PREFIX ends it, so a
-// prefix may end in '=' ("hmac:X-Sig:sha256:hex:sha256==SECRET"). A Standard Webhooks
-// secret must be base64 after an optional "whsec_". Mistakes are usage Errors.
-Result<SignatureSpec> parse_signature_spec(std::string_view text);
+// is turned into the secret by `resolve` once PROVIDER has been checked (taken as it
+// is by default; the command line's env:/file: forms are cli::resolve_secret_arg).
+// The first run of '=' after PREFIX ends it, so a prefix may end in '='
+// ("hmac:X-Sig:sha256:hex:sha256==SECRET"). A Standard Webhooks secret must be
+// base64 after an optional "whsec_". Mistakes are usage Errors.
+Result<SignatureSpec> parse_signature_spec(std::string_view text,
+                                           SecretResolver resolve = literal_secret);
 
 // The outcome of checking one request.
 struct Verdict

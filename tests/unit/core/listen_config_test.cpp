@@ -1,3 +1,4 @@
+#include "cli/secret_arg.hpp"
 #include "core/listen_config.hpp"
 
 #include "support/temp_dir.hpp"
@@ -424,7 +425,7 @@ TEST_CASE("listen config: per-route verify")
       R"({"routes": [{"path": "/gh", "to": ["3000"],
                     "verify": ["github=env:RAG_TEST_ROUTE_SECRET", "stripe=whsec"]},
                    {"path": "/x", "to": ["3001"], "verify": "shopify=abc"}]})",
-      "rag.json");
+      "rag.json", rag::cli::resolve_secret_arg);
   REQUIRE(config.ok());
   REQUIRE(config->routes[0].verify.size() == 2);
   CHECK(config->routes[0].verify[0].provider == rag::core::Provider::github);

@@ -6,11 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <string>
-#include <unistd.h>
 
 using namespace rag;
 using core::Headers;
@@ -359,41 +355,6 @@ TEST_CASE("signature: parsing PROVIDER=SECRET")
   spec = core::parse_signature_spec("github");
   REQUIRE_FALSE(spec.ok());
   CHECK(spec.error().message.find("PROVIDER=SECRET") != std::string::npos);
-}
-
-TEST_CASE("signature: secrets from env: and file:")
-{
-  ::setenv("RAG_SIG_TEST_SECRET", "from-env", 1);
-  ::unsetenv("RAG_SIG_TEST_UNSET");
-  auto spec = core::parse_signature_spec("stripe=env:RAG_SIG_TEST_SECRET");
-  REQUIRE(spec.ok());
-  CHECK(spec->secret == "from-env");
-  spec = core::parse_signature_spec("stripe=env:RAG_SIG_TEST_UNSET");
-  REQUIRE_FALSE(spec.ok());
-  CHECK(spec.error().message == "environment variable RAG_SIG_TEST_UNSET is not set");
-  ::unsetenv("RAG_SIG_TEST_SECRET");
-
-  char pattern[] = "/tmp/rag-sig-test.XXXXXX";
-  const char* dir = ::mkdtemp(pattern);
-  REQUIRE(dir != nullptr);
-  const std::string path = std::string(dir) + "/secret";
-  std::ofstream(path) << "from file\n";
-  spec = core::parse_signature_spec("slack=file:" + path);
-  REQUIRE(spec.ok());
-  CHECK(spec->secret == "from file"); // the trailing newline is not part of it
-  std::ofstream(path) << "crlf\r\n\n";
-  auto secret = core::resolve_secret("file:" + path);
-  REQUIRE(secret.ok());
-  CHECK(*secret == "crlf\r\n"); // only one trailing newline goes
-  std::ofstream(path) << "\n";
-  secret = core::resolve_secret("file:" + path);
-  REQUIRE_FALSE(secret.ok());
-  CHECK(secret.error().message.find(path) != std::string::npos);
-  const std::string missing = std::string(dir) + "/missing";
-  secret = core::resolve_secret("file:" + missing);
-  REQUIRE_FALSE(secret.ok());
-  CHECK(secret.error().message == "cannot read the secret file '" + missing + "'");
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("signature: sign keeps the webhook id, makes one only when missing, keeps spelling")
