@@ -32,7 +32,7 @@ inline constexpr std::int64_t k_signature_tolerance_us = 5LL * 60 * 1'000'000;
 struct SignatureSpec
 {
   Provider provider = Provider::github;
-  std::string secret; // resolved (never the env:/file: form); for `standard` as written (whsec_…)
+  std::string secret; // the bytes (cli reads env:/file:); for `standard` as written (whsec_…)
   bool svix = false;  // `standard` given as "svix": headers it adds use the svix-* spelling
   // The generic HMAC (`hmac:HEADER:ALGO:ENCODING[:PREFIX]`) only:
   std::string header; // header carrying the signature
