@@ -3,9 +3,11 @@
 #include "core/duration.hpp"
 #include "core/event_view.hpp"
 #include "core/forward_plan.hpp"
+#include "core/headers.hpp"
 #include "core/id.hpp"
 #include "core/record_json.hpp"
 #include "core/sse.hpp"
+#include "core/url.hpp"
 #include "engine/stop_signal.hpp"
 #include "net/capture_server.hpp"
 #include "util/bytes.hpp"
@@ -88,19 +90,6 @@ random_channel_name()
   return name;
 }
 
-// All values of header `name`, joined with ", ".
-std::string
-header_value(const core::Headers& headers, std::string_view name)
-{
-  std::string value;
-  for (const auto& [key, text] : headers) {
-    if (util::iequals(key, name)) {
-      value += value.empty() ? text : ", " + text;
-    }
-  }
-  return value;
-}
-
 // Equal in time independent of where they differ, so a token cannot be guessed byte
 // by byte from response times.
 bool
@@ -181,23 +170,6 @@ html_response(std::string body)
           std::move(body)};
 }
 
-// A request target split into its path and query (without the '?').
-struct SplitTarget
-{
-  std::string_view path;
-  std::string_view query;
-};
-
-SplitTarget
-split_target(std::string_view target)
-{
-  const std::size_t question = target.find('?');
-  if (question == std::string_view::npos) {
-    return {target, {}};
-  }
-  return {target.substr(0, question), target.substr(question + 1)};
-}
-
 // The value of query parameter `name` (raw, not decoded), or empty.
 std::string_view
 query_param(std::string_view query, std::string_view name)
@@ -221,7 +193,7 @@ bool
 wants_event_stream(const core::HttpRequest& request)
 {
   return request.method == "GET" &&
-         util::to_lower(header_value(request.headers, "Accept")).find("text/event-stream") !=
+         util::to_lower(core::header_values(request.headers, "Accept")).find("text/event-stream") !=
              std::string::npos;
 }
 
@@ -232,8 +204,8 @@ core::MessageFields
 message_fields(const core::HttpRequest& request, std::string_view query)
 {
   core::MessageFields fields;
-  fields.rag = header_value(request.headers, "Rag-Tunnel") == "1";
-  const std::string agent = header_value(request.headers, "User-Agent");
+  fields.rag = core::header_values(request.headers, "Rag-Tunnel") == "1";
+  const std::string agent = core::header_values(request.headers, "User-Agent");
   fields.body_b = query_param(query, "bodyB") == "1" ||
                   util::iequals(std::string_view(agent).substr(0, 7), "gosmee/");
   return fields;
@@ -287,7 +259,7 @@ Relay::authorized(const core::HttpRequest& request, std::string_view query) cons
   if (m_options.token.empty()) {
     return true;
   }
-  const std::string authorization = header_value(request.headers, "Authorization");
+  const std::string authorization = core::header_values(request.headers, "Authorization");
   if (authorization.size() > 7 && util::iequals(authorization.substr(0, 7), "Bearer ") &&
       same_secret(std::string_view(authorization).substr(7), m_options.token)) {
     return true;
@@ -298,7 +270,7 @@ Relay::authorized(const core::HttpRequest& request, std::string_view query) cons
 net::HttpResponse
 Relay::handle(core::HttpRequest&& request, const net::Peer& peer)
 {
-  const SplitTarget target = split_target(request.target);
+  const core::TargetParts target = core::split_path_query(request.target);
   const std::string_view path = target.path;
   if (path == "/" && (request.method == "GET" || request.method == "HEAD")) {
     return landing_page();
@@ -339,7 +311,7 @@ Relay::handle(core::HttpRequest&& request, const net::Peer& peer)
   }
   const bool bare = slash == std::string_view::npos;
   if (bare && request.method == "GET") {
-    const std::string accept = util::to_lower(header_value(request.headers, "Accept"));
+    const std::string accept = util::to_lower(core::header_values(request.headers, "Accept"));
     const bool wants_stream = accept.find("text/event-stream") != std::string::npos;
     if (wants_stream || accept.find("text/html") != std::string::npos) {
       if (!authorized(request, target.query)) {
@@ -412,7 +384,7 @@ Relay::subscribe(const core::HttpRequest& request, std::string_view query,
                  const std::string& channel, const net::Peer& peer)
 {
   const core::MessageFields fields = message_fields(request, query);
-  const std::string last_event_id = header_value(request.headers, "Last-Event-ID");
+  const std::string last_event_id = core::header_values(request.headers, "Last-Event-ID");
   std::shared_ptr<RelaySubscription> subscription = m_hub.subscribe(channel, last_event_id);
   // What its messages carry besides smee.io's fields.
   const char* extra =
@@ -547,7 +519,7 @@ Relay::publish(core::HttpRequest&& request, const std::string& channel, std::str
 {
   core::RelayedRequest relayed;
   relayed.method = std::move(request.method);
-  const std::string_view query = split_target(request.target).query;
+  const std::string_view query = core::split_path_query(request.target).query;
   relayed.target = rest.empty() ? std::string("/") : std::string(rest);
   if (request.target.find('?') != std::string::npos) {
     relayed.target += "?" + std::string(query);

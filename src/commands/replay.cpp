@@ -115,7 +115,7 @@ spec_list(const std::vector<core::SignatureSpec>& specs)
 // applied to it (see resign_schemes).
 std::shared_ptr<const engine::Payload>
 make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign,
-             std::vector<std::string>& resigned, engine::Console& console)
+             std::vector<std::string>& resigned, core::IdSource& ids, engine::Console& console)
 {
   auto payload = std::make_shared<engine::Payload>();
   payload->event_id = std::move(event.id);
@@ -135,7 +135,7 @@ make_payload(core::Event&& event, const std::vector<core::SignatureSpec>& resign
   const std::int64_t now_us = core::SystemClock().now_us();
   for (const std::size_t index : schemes) {
     const core::SignatureSpec& spec = resign[index];
-    auto signed_headers = core::sign(spec, payload->headers, *payload->body, now_us);
+    auto signed_headers = core::sign(spec, payload->headers, *payload->body, now_us, ids);
     if (signed_headers) {
       payload->headers = std::move(signed_headers).value();
       resigned.push_back(core::spec_label(spec));
@@ -214,6 +214,7 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
         engine::Console& console)
 {
   const bool color = console.out_color();
+  core::RandomIdSource ids;
   std::size_t requests = 0;
   std::size_t unsendable = 0;
   std::size_t skipped = 0;
@@ -229,7 +230,8 @@ dry_run(const ReplayOptions& options, const core::EventLogReader& reader,
       console.warning(fmt::format("{} skipped: {}", event_id, reason));
       return true;
     }
-    const auto payload = make_payload(std::move(event), options.resign, resign.labels, console);
+    const auto payload =
+        make_payload(std::move(event), options.resign, resign.labels, ids, console);
     for (const Send& send : sends_for(chosen, selection, to, scratch)) {
       const engine::PlannedDelivery planned = engine::plan_delivery(
           *payload, send.destination, send.request_target, options.set_headers);
@@ -446,7 +448,8 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
       reporter.event_skipped(fmt::format("{} skipped: {}", event.id, reason));
       return !stop.requested();
     }
-    const auto payload = make_payload(std::move(event), options.resign, resigned, console);
+    const auto payload =
+        make_payload(std::move(event), options.resign, resigned, replayer->ids, console);
     for (const Send& send : sends_for(chosen, selection, to, scratch)) {
       while (!fanout.wait_for_capacity(options.concurrency, k_poll)) {
         if (stop.requested()) {

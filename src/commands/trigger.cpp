@@ -1,6 +1,7 @@
 #include "commands/trigger.hpp"
 
 #include "core/clock.hpp"
+#include "core/id.hpp"
 #include "core/signature.hpp"
 #include "net/forward_client.hpp"
 #include "util/bytes.hpp"
@@ -107,11 +108,12 @@ run_trigger(const TriggerOptions& options, engine::Console& console)
 
   // 2. Render the payload at the send time and sign it as the provider would.
   core::SystemClock clock;
+  core::RandomIdSource ids;
   const std::int64_t now_us = clock.now_us();
   RAG_TRY_ASSIGN(core::RenderedSample rendered,
                  core::render_sample(sample, options.sets, {now_us, random_source()}));
   RAG_TRY_ASSIGN(core::Headers signed_headers,
-                 core::sign(spec, rendered.headers, rendered.body, now_us));
+                 core::sign(spec, rendered.headers, rendered.body, now_us, ids));
 
   // 3. The request: Host first, the provider's headers in its order, then the framing.
   core::OutgoingRequest request;

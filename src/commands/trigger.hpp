@@ -16,7 +16,7 @@ struct TriggerOptions
   bool list = false;                // --list: print the samples, send nothing
   core::Sample sample;              // the sample to send (found by name)
   core::Target to;                  // --to
-  std::string secret;               // --secret as written (SECRET, env:NAME, file:PATH);
+  std::string secret;               // --secret's bytes (env:/file: already read by cli);
                                     // empty: the provider's test secret
   std::vector<core::FieldSet> sets; // --set, applied in order
   bool json = false;                // the answer (or the list) as JSON

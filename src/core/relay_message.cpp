@@ -1,8 +1,10 @@
 #include "core/relay_message.hpp"
 
 #include "core/har.hpp"
+#include "core/headers.hpp"
 #include "core/json_bounded.hpp"
 #include "core/record_json.hpp"
+#include "core/url.hpp"
 #include "util/bytes.hpp"
 #include "util/text.hpp"
 
@@ -37,13 +39,12 @@ utf8(std::string_view text)
 bool
 is_form_urlencoded(const Headers& headers)
 {
-  for (const auto& [name, value] : headers) {
-    if (util::iequals(name, "content-type")) {
-      const std::string type = util::to_lower(value.substr(0, value.find(';')));
-      return type.find("application/x-www-form-urlencoded") != std::string::npos;
-    }
+  const std::string* value = find_header(headers, "content-type");
+  if (value == nullptr) {
+    return false;
   }
-  return false;
+  const std::string type = util::to_lower(value->substr(0, value->find(';')));
+  return type.find("application/x-www-form-urlencoded") != std::string::npos;
 }
 
 // An object of the decoded fields of `params`; a repeated name keeps its last value.
@@ -100,8 +101,8 @@ append_smee_body(const RelayedRequest& request, std::string& out)
 std::string
 query_of(std::string_view target)
 {
-  const std::size_t question = target.find('?');
-  return question == std::string_view::npos ? std::string() : std::string(target.substr(question));
+  const TargetParts parts = split_path_query(target);
+  return parts.has_query ? "?" + std::string(parts.query) : std::string();
 }
 
 Error

@@ -625,11 +625,4 @@ sign(const SignatureSpec& spec, const Headers& headers, std::string_view body, s
   return out;
 }
 
-Result<Headers>
-sign(const SignatureSpec& spec, const Headers& headers, std::string_view body, std::int64_t now_us)
-{
-  static RandomIdSource ids;
-  return sign(spec, headers, body, now_us, ids);
-}
-
 } // namespace rag::core

@@ -110,8 +110,4 @@ Verdict verify_any(const std::vector<SignatureSpec>& specs, const Headers& heade
 Result<Headers> sign(const SignatureSpec& spec, const Headers& headers, std::string_view body,
                      std::int64_t now_us, IdSource& ids);
 
-// sign() with a process-wide random IdSource for the ids it has to make up.
-Result<Headers> sign(const SignatureSpec& spec, const Headers& headers, std::string_view body,
-                     std::int64_t now_us);
-
 } // namespace rag::core

@@ -548,7 +548,8 @@ TEST_CASE("tunnel: signatures are checked at the relay's receive time")
   request.time_us = 1'500'000'000'000'000;
   request.headers = {{"Content-Type", "application/json"}};
   request.body = R"({"id":"evt_1"})";
-  auto signed_headers = core::sign(*spec, request.headers, request.body, request.time_us);
+  core::RandomIdSource sign_ids;
+  auto signed_headers = core::sign(*spec, request.headers, request.body, request.time_us, sign_ids);
   REQUIRE(signed_headers.ok());
   request.headers = *signed_headers;
   Connection connection;

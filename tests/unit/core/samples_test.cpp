@@ -1,3 +1,4 @@
+#include "core/id.hpp"
 #include "core/samples.hpp"
 #include "core/signature.hpp"
 
@@ -14,6 +15,9 @@ using core::Sample;
 using Json = nlohmann::ordered_json;
 
 namespace {
+
+// The ids sign() makes up (a missing webhook-id) need not be predictable here.
+rag::core::RandomIdSource sign_ids;
 
 constexpr std::int64_t k_now_us = 1'764'139'527'123'456; // 2025-11-26T06:45:27Z
 
@@ -150,7 +154,7 @@ TEST_CASE("samples: each renders to JSON with every placeholder filled, signed a
     core::SignatureSpec spec;
     spec.provider = sample.provider;
     spec.secret = std::string(core::default_test_secret(sample.provider));
-    auto signed_headers = core::sign(spec, rendered.headers, rendered.body, k_now_us);
+    auto signed_headers = core::sign(spec, rendered.headers, rendered.body, k_now_us, sign_ids);
     REQUIRE(signed_headers.ok());
     // Signature headers are filled where the template put them: no header is added.
     CHECK(signed_headers->size() == rendered.headers.size());

@@ -19,6 +19,9 @@ using core::SignatureSpec;
 
 namespace {
 
+// The ids sign() makes up (a missing webhook-id) need not be predictable here.
+rag::core::RandomIdSource sign_ids;
+
 constexpr std::int64_t k_second = 1'000'000;
 
 SignatureSpec
@@ -121,12 +124,13 @@ TEST_CASE("signature: GitHub's documented example (It's a Secret to Everybody)")
 
   // Signing reproduces the documented header; the sha1 one only when it was there.
   auto signed_headers =
-      core::sign(spec_of(secret), {{"Content-Type", "application/json"}}, body, 0);
+      core::sign(spec_of(secret), {{"Content-Type", "application/json"}}, body, 0, sign_ids);
   REQUIRE(signed_headers.ok());
   CHECK(*signed_headers ==
         Headers{{"Content-Type", "application/json"}, {"X-Hub-Signature-256", sig256}});
-  signed_headers = core::sign(
-      spec_of(secret), {{"X-Hub-Signature", "sha1=old"}, {"x-hub-signature-256", "old"}}, body, 0);
+  signed_headers =
+      core::sign(spec_of(secret), {{"X-Hub-Signature", "sha1=old"}, {"x-hub-signature-256", "old"}},
+                 body, 0, sign_ids);
   REQUIRE(signed_headers.ok());
   CHECK(*signed_headers == Headers{{"X-Hub-Signature", sig1}, {"x-hub-signature-256", sig256}});
 }
@@ -219,13 +223,13 @@ TEST_CASE("signature: Stripe's scheme (t=, v1= over \"t.body\")")
 
   // Signing: the header's structure, the documented HMAC at the vector's time, and a
   // fresh timestamp (the old header replaced in place) that verifies now.
-  auto at_vector = core::sign(spec_of(secret), {}, body, ts * k_second);
+  auto at_vector = core::sign(spec_of(secret), {}, body, ts * k_second, sign_ids);
   REQUIRE(at_vector.ok());
   CHECK(*at_vector == headers);
   const std::int64_t now = ts + 3600;
   auto fresh = core::sign(spec_of(secret),
                           {{"Host", "h"}, {"Stripe-Signature", "t=1,v1=00"}, {"Accept", "*/*"}},
-                          body, now * k_second + 123);
+                          body, now * k_second + 123, sign_ids);
   REQUIRE(fresh.ok());
   REQUIRE(fresh->size() == 3);
   CHECK((*fresh)[1].first == "Stripe-Signature");
@@ -263,7 +267,7 @@ TEST_CASE("signature: Slack's documented example (v0:timestamp:body)")
                 body, ts) == "invalid: malformed signature header");
 
   auto resigned =
-      core::sign(spec_of(secret), {{"X-Slack-Signature", "v0=00"}}, body, ts * k_second);
+      core::sign(spec_of(secret), {{"X-Slack-Signature", "v0=00"}}, body, ts * k_second, sign_ids);
   REQUIRE(resigned.ok());
   CHECK(*resigned ==
         Headers{{"X-Slack-Signature", sig}, {"X-Slack-Request-Timestamp", "1531420618"}});
@@ -281,7 +285,7 @@ TEST_CASE("signature: Shopify (base64 HMAC-SHA256 of the body)")
   CHECK(verdict(secret, {{"X-Shopify-Hmac-Sha256", "!!!"}}, body, 0) ==
         "invalid: malformed signature header");
   CHECK(verdict(secret, {}, body, 0) == "invalid: no signature header");
-  auto signed_headers = core::sign(spec_of(secret), {}, body, 0);
+  auto signed_headers = core::sign(spec_of(secret), {}, body, 0, sign_ids);
   REQUIRE(signed_headers.ok());
   CHECK(*signed_headers == headers);
 }
@@ -307,7 +311,7 @@ TEST_CASE("signature: the generic HMAC (header, algorithm, encoding, prefix)")
   // GitHub's example through the generic form gives GitHub's answer.
   const auto spec =
       spec_of("hmac:X-Hub-Signature-256:sha256:hex:sha256==It's a Secret to Everybody");
-  auto signed_headers = core::sign(spec, {}, "Hello, World!", 0);
+  auto signed_headers = core::sign(spec, {}, "Hello, World!", 0, sign_ids);
   REQUIRE(signed_headers.ok());
   CHECK(*signed_headers ==
         Headers{{"X-Hub-Signature-256",
@@ -388,7 +392,7 @@ TEST_CASE("signature: sign keeps the webhook id, makes one only when missing, ke
   REQUIRE(resigned.ok());
   CHECK(value_of(*resigned, "svix-id") != nullptr);
   // The real id source makes msg_ ids too.
-  resigned = core::sign(spec, {}, "{}", now * k_second);
+  resigned = core::sign(spec, {}, "{}", now * k_second, sign_ids);
   REQUIRE(resigned.ok());
   CHECK(value_of(*resigned, "webhook-id")->rfind("msg_", 0) == 0);
 
