@@ -48,6 +48,8 @@ check_folders cli 'cli|commands|engine|net|core|util'
 # core is the deterministic domain: no sockets, threads, CLI11, httplib or OpenSSL.
 rule "core/*.?pp core/*/*.?pp" '^#include <(httplib\.h|CLI/|openssl/|sys/socket\.h|netdb\.h|arpa/|netinet/|poll\.h|thread>|pthread\.h)' \
   "core has no sockets, threads, CLI11, httplib or OpenSSL (util/ and net/ do)"
+# The log package reads no environment: its callers in cli/ pass what it depends on.
+rule "core/log/*.?pp" 'getenv' "core/log reads no environment (cli/ reads it and passes it in)"
 # engine uses the network only through core's interfaces: no socket or TLS header.
 rule "engine/*.?pp" '^#include <(httplib\.h|CLI/|openssl/|sys/socket\.h|netdb\.h|arpa/|netinet/)' \
   "engine reaches the network only through core's HttpClient (net/ implements it)"

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/log/log_file.hpp"
 #include "engine/console.hpp"
 #include "util/result.hpp"
 
@@ -37,5 +38,9 @@ void add_log_option(CLI::App& sub, std::string& path);
 
 // Return `path`, or the default log path when it is empty.
 std::string resolve_log_path(const std::string& path);
+
+// Return the environment variables the default log path depends on (read here: core
+// reads no environment).
+core::LogPathEnv log_path_env();
 
 } // namespace rag::cli

@@ -196,6 +196,7 @@ add_log(CLI::App& app)
       } else {
         run.source = commands::LogPathSource::default_path;
         run.log_path = resolve_log_path("");
+        run.default_origin = core::describe_default_log_path(log_path_env());
       }
     } else {
       run.log_path = resolve_log_path(chosen->log);

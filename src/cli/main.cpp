@@ -1,7 +1,7 @@
 #include "cli/main.hpp"
 
 #include "cli/commands.hpp"
-#include "core/event_log.hpp"
+#include "core/log/log_file.hpp"
 #include "util/file.hpp"
 #include "util/text.hpp"
 
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <string>
@@ -132,10 +133,16 @@ add_log_option(CLI::App& sub, std::string& path)
       ->option_text("FILE");
 }
 
+core::LogPathEnv
+log_path_env()
+{
+  return core::LogPathEnv{std::getenv("XDG_STATE_HOME"), std::getenv("HOME")};
+}
+
 std::string
 resolve_log_path(const std::string& path)
 {
-  return path.empty() ? core::default_log_path() : path;
+  return path.empty() ? core::default_log_path(log_path_env()) : path;
 }
 
 int

@@ -2,10 +2,10 @@
 
 #include "core/clock.hpp"
 #include "core/curl_command.hpp"
-#include "core/event_log.hpp"
 #include "core/event_view.hpp"
 #include "core/har.hpp"
-#include "core/record_json.hpp"
+#include "core/log/reader.hpp"
+#include "core/log/record_time.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <unordered_map>
 
 #include <fmt/core.h>
 
@@ -26,82 +25,37 @@ namespace rag::commands {
 
 namespace {
 
-// A line of the log kept verbatim, with where it was, so lines can be written back
-// in log order.
-struct RawLine
-{
-  std::uint64_t offset = 0;
-  std::string text;
-};
-
 // A matching event with what the chosen format needs of its deliveries.
 struct Selected
 {
   core::Event event;
-  std::vector<core::Delivery> deliveries; // har: newest first while reading
-  std::vector<RawLine> lines;             // jsonl: the event line and its delivery lines
+  std::vector<core::Delivery> deliveries; // har: oldest first
+  std::vector<core::KeptLine> lines;      // jsonl: the event line and its delivery lines
 };
 
-// Deliveries read (backwards) before their event.
-struct Pending
-{
-  core::DeliverySummary summary;
-  std::vector<core::Delivery> deliveries;
-  std::vector<RawLine> lines;
-};
-
-// Read the log backwards and collect up to `limit` (0: all) matching events, newest
-// first. Deliveries are newer than their event, so all of an event's deliveries have
-// been read by the time the event is.
+// Collect up to `limit` (0: all) matching events, oldest first.
 Result<std::vector<Selected>>
 select_events(const core::EventLogReader& reader, const core::EventFilter& filter,
               std::size_t limit, ExportFormat format)
 {
   std::vector<Selected> selected;
-  std::unordered_map<std::string, Pending> pending;
-  const auto raw = [&](std::string_view line) {
-    if (filter.may_match_line(line)) {
-      return true;
-    }
-    // This event is skipped unparsed; its deliveries (read earlier) are not needed.
-    if (const auto id = core::raw_record_id(line); !id.empty() && !pending.empty()) {
-      pending.erase(std::string(id));
-    }
-    return false;
-  };
-  const auto on_record = [&](core::Record&& record, const core::LogLine& line) {
-    if (auto* delivery = std::get_if<core::Delivery>(&record)) {
-      Pending& entry = pending[delivery->event_id];
-      entry.summary.add_older(*delivery);
-      if (format == ExportFormat::jsonl) {
-        entry.lines.push_back(RawLine{line.offset, std::string(line.text)});
-      } else if (format == ExportFormat::har) {
-        entry.deliveries.push_back(std::move(*delivery));
-      }
-      return true;
-    }
-    auto& event = std::get<core::Event>(record);
-    Pending entry;
-    if (const auto it = pending.find(event.id); it != pending.end()) {
-      entry = std::move(it->second);
-      pending.erase(it);
-    }
-    if (!filter.matches(event, entry.summary)) {
-      return true;
-    }
+  core::NewestEventsQuery query;
+  query.limit = limit;
+  query.keep_lines = format == ExportFormat::jsonl;
+  RAG_TRY(reader.for_each_event_newest(filter, query, [&](core::EventWithDeliveries&& found) {
     Selected chosen;
     if (format == ExportFormat::jsonl) {
-      chosen.lines = std::move(entry.lines);
-      chosen.lines.push_back(RawLine{line.offset, std::string(line.text)});
+      chosen.lines = std::move(found.delivery_lines);
+      chosen.lines.push_back(core::KeptLine{found.line.offset, std::string(found.line.text)});
     } else {
-      chosen.event = std::move(event);
-      chosen.deliveries = std::move(entry.deliveries);
-      std::reverse(chosen.deliveries.begin(), chosen.deliveries.end());
+      chosen.event = std::move(found.event);
+      if (format == ExportFormat::har) {
+        chosen.deliveries = std::move(found.deliveries);
+      }
     }
     selected.push_back(std::move(chosen));
-    return limit == 0 || selected.size() < limit;
-  };
-  RAG_TRY(reader.for_each_record_reverse(on_record, raw));
+    return true;
+  }));
   std::reverse(selected.begin(), selected.end());
   return selected;
 }
@@ -289,7 +243,7 @@ check_options(const ExportOptions& options)
 Result<void>
 write_jsonl(std::vector<Selected>& selected, Sink& sink)
 {
-  std::vector<RawLine> lines;
+  std::vector<core::KeptLine> lines;
   for (auto& chosen : selected) {
     for (auto& line : chosen.lines) {
       lines.push_back(std::move(line));
@@ -297,7 +251,7 @@ write_jsonl(std::vector<Selected>& selected, Sink& sink)
   }
   // Back in log order: each line exactly as it is in the log, in the same sequence.
   std::sort(lines.begin(), lines.end(),
-            [](const RawLine& a, const RawLine& b) { return a.offset < b.offset; });
+            [](const core::KeptLine& a, const core::KeptLine& b) { return a.offset < b.offset; });
   for (const auto& line : lines) {
     if (!sink.write(line.text) || !sink.write("\n")) {
       break;

@@ -1,10 +1,11 @@
 #include "commands/import.hpp"
 
 #include "core/clock.hpp"
-#include "core/event_log.hpp"
 #include "core/har.hpp"
 #include "core/id.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_parser.hpp"
+#include "core/log/record_writer.hpp"
+#include "core/log/writer.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -3,10 +3,10 @@
 #include "core/clock.hpp"
 #include "core/curl_command.hpp"
 #include "core/event_filter.hpp"
-#include "core/event_log.hpp"
 #include "core/event_view.hpp"
 #include "core/id.hpp"
-#include "core/record_json.hpp"
+#include "core/log/reader.hpp"
+#include "core/log/record_writer.hpp"
 #include "engine/stop_signal.hpp"
 #include "util/terminal.hpp"
 
@@ -170,53 +170,37 @@ struct Selection
   std::string newest_event_id;                  // greatest event id read
 };
 
-// Read the log backwards and collect up to `limit` (0: all) matching events from
-// lines that start before `end_offset`. Deliveries are newer than their event, so
-// every delivery of an event has been read by the time the event is.
+// Collect up to `limit` (0: all) matching events, newest first, from lines that start
+// before `end_offset`, with what their deliveries say.
 Result<Selection>
 select_newest(const core::EventLogReader& reader, const core::EventFilter& filter,
               std::size_t limit, std::uint64_t end_offset, bool keep_delivery_ids)
 {
   Selection selection;
-  std::unordered_map<std::string, EventDeliveries> pending;
-  const auto raw = [&](std::string_view line) {
-    if (filter.may_match_line(line)) {
-      return true;
-    }
-    // This event is skipped unparsed; its deliveries (read earlier) are not needed.
-    if (const auto id = core::raw_record_id(line); !id.empty() && !pending.empty()) {
-      pending.erase(std::string(id));
-    }
-    return false;
-  };
-  const auto on_record = [&](core::Record&& record, const core::LogLine& line) {
-    if (line.offset >= end_offset) {
-      return true;
-    }
-    if (auto* delivery = std::get_if<core::Delivery>(&record)) {
-      EventDeliveries& entry = pending[delivery->event_id];
-      entry.summary.add_older(*delivery);
-      note_target_start(entry.starts, *delivery);
+  core::NewestEventsQuery query;
+  query.limit = limit;
+  query.end_offset = end_offset;
+  query.on_record = [&](const core::Record& record) {
+    if (const auto* delivery = std::get_if<core::Delivery>(&record)) {
       if (keep_delivery_ids) {
         selection.delivery_ids.insert(delivery->id);
       }
-      return true;
+      return;
     }
-    auto& event = std::get<core::Event>(record);
-    selection.newest_event_id = std::max(selection.newest_event_id, event.id);
-    EventDeliveries deliveries;
-    if (const auto it = pending.find(event.id); it != pending.end()) {
-      deliveries = std::move(it->second);
-      pending.erase(it);
-    }
-    if (!filter.matches(event, deliveries.summary)) {
-      return true;
-    }
-    selection.deliveries[event.id] = std::move(deliveries);
-    selection.events.push_back(std::move(event));
-    return limit == 0 || selection.events.size() < limit;
+    selection.newest_event_id =
+        std::max(selection.newest_event_id, std::get<core::Event>(record).id);
   };
-  RAG_TRY(reader.for_each_record_reverse(on_record, raw));
+  RAG_TRY(reader.for_each_event_newest(filter, query, [&](core::EventWithDeliveries&& found) {
+    EventDeliveries deliveries;
+    deliveries.summary = std::move(found.summary);
+    // Newest first, the order they were read in: ties between targets keep that order.
+    for (auto it = found.deliveries.rbegin(); it != found.deliveries.rend(); ++it) {
+      note_target_start(deliveries.starts, *it);
+    }
+    selection.deliveries[found.event.id] = std::move(deliveries);
+    selection.events.push_back(std::move(found.event));
+    return true;
+  }));
   return selection;
 }
 

@@ -1,8 +1,8 @@
 #include "commands/listen.hpp"
 
 #include "core/clock.hpp"
-#include "core/event_log.hpp"
 #include "core/id.hpp"
+#include "core/log/writer.hpp"
 #include "engine/capture_pipeline.hpp"
 #include "engine/stop_signal.hpp"
 #include "net/capture_server.hpp"

@@ -2,10 +2,12 @@
 
 #include "core/clock.hpp"
 #include "core/duration.hpp"
-#include "core/event_log.hpp"
 #include "core/event_view.hpp"
-#include "core/log_maintenance.hpp"
-#include "core/record_json.hpp"
+#include "core/log/prune.hpp"
+#include "core/log/record_time.hpp"
+#include "core/log/record_writer.hpp"
+#include "core/log/stats.hpp"
+#include "core/log/verify.hpp"
 #include "engine/console.hpp"
 #include "engine/stop_signal.hpp"
 #include "util/terminal.hpp"
@@ -54,7 +56,7 @@ run_path(const LogOptions& options, engine::Console& console)
     source = "env";
     note = "from RAG_LOG";
     break;
-  case LogPathSource::default_path: note = "default: " + core::describe_default_log_path(); break;
+  case LogPathSource::default_path: note = "default: " + options.default_origin; break;
   }
   if (options.json) {
     console.out(fmt::format("{{\"path\":\"{}\",\"source\":\"{}\",\"exists\":{}}}",

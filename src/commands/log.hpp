@@ -19,6 +19,7 @@ struct LogOptions
   LogAction action = LogAction::stats;
   std::string log_path; // resolved (never empty)
   LogPathSource source = LogPathSource::default_path;
+  std::string default_origin; // with default_path: where it comes from, for `rag log path`
   bool json = false;
   // prune: exactly one of `keep` and `older_than`
   std::optional<long long> keep; // --keep N

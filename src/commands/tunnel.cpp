@@ -1,10 +1,10 @@
 #include "commands/tunnel.hpp"
 
-#include "core/event_log.hpp"
 #include "core/event_view.hpp"
 #include "core/forward_plan.hpp"
 #include "core/id.hpp"
 #include "core/json_bounded.hpp"
+#include "core/log/writer.hpp"
 #include "core/retry.hpp"
 #include "core/signature.hpp"
 #include "engine/stop_signal.hpp"

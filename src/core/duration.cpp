@@ -1,6 +1,6 @@
 #include "core/duration.hpp"
 
-#include "core/record_json.hpp"
+#include "core/log/record_time.hpp"
 #include "util/bytes.hpp"
 
 #include <ctime>

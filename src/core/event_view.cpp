@@ -3,7 +3,7 @@
 #include "core/duration.hpp"
 #include "core/id.hpp"
 #include "core/json_bounded.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_time.hpp"
 #include "util/bytes.hpp"
 #include "util/terminal.hpp"
 

@@ -3,7 +3,7 @@
 #include "core/har.hpp"
 #include "core/headers.hpp"
 #include "core/json_bounded.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_time.hpp"
 #include "core/url.hpp"
 #include "util/bytes.hpp"
 #include "util/text.hpp"

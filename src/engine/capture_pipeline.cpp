@@ -1,7 +1,7 @@
 #include "engine/capture_pipeline.hpp"
 
 #include "core/event_view.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_writer.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/core.h>

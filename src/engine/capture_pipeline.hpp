@@ -6,11 +6,11 @@
 // the primary target, rag itself, or a rejection.
 
 #include "core/clock.hpp"
-#include "core/event_log.hpp"
 #include "core/forward_plan.hpp"
 #include "core/http_client.hpp"
 #include "core/http_request.hpp"
 #include "core/id.hpp"
+#include "core/log/writer.hpp"
 #include "core/record.hpp"
 #include "core/routing.hpp"
 #include "core/signature.hpp"

@@ -1,7 +1,7 @@
 #include "engine/fanout.hpp"
 
 #include "core/header_override.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_writer.hpp"
 #include "core/retry.hpp"
 #include "util/terminal.hpp"
 

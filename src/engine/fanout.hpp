@@ -1,9 +1,9 @@
 #pragma once
 
 #include "core/clock.hpp"
-#include "core/event_log.hpp"
 #include "core/http_client.hpp"
 #include "core/id.hpp"
+#include "core/log/writer.hpp"
 #include "core/record.hpp"
 #include "core/routing.hpp"
 #include "engine/console.hpp"

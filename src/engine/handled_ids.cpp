@@ -1,8 +1,8 @@
 #include "engine/handled_ids.hpp"
 
-#include "core/event_log.hpp"
 #include "core/json_bounded.hpp"
-#include "core/record_json.hpp"
+#include "core/log/reader.hpp"
+#include "core/log/record_writer.hpp"
 #include "util/file.hpp"
 #include "util/terminal.hpp"
 

@@ -1,7 +1,7 @@
 #include "engine/replay_selection.hpp"
 
 #include "core/forward_plan.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_parser.hpp"
 
 #include <fmt/core.h>
 
@@ -68,13 +68,6 @@ raw_field(std::string_view line, std::string_view key)
   const std::size_t start = pos + needle.size();
   const std::size_t end = line.find('"', start);
   return end == std::string_view::npos ? std::string_view() : line.substr(start, end - start);
-}
-
-// Return true when a raw line is certainly a delivery record (rag writes "kind" second).
-bool
-is_delivery_line(std::string_view line)
-{
-  return line.substr(0, 40).find("\"kind\":\"delivery\"") != std::string_view::npos;
 }
 
 std::size_t
@@ -308,7 +301,7 @@ select_forward(const core::EventLogReader& reader, const core::EventFilter& filt
       halt = true;
       return true;
     }
-    if (is_delivery_line(line)) {
+    if (core::raw_is_delivery(line)) {
       if (!needs.deliveries() || index.empty()) {
         return false;
       }
@@ -380,69 +373,34 @@ select_forward(const core::EventLogReader& reader, const core::EventFilter& filt
   return selection;
 }
 
-// Read the log backwards and keep the newest `limit` events that match `filter`;
-// deliveries are read before their event, so each event is complete when reached.
+// Keep the newest `limit` events that match `filter`, with their original targets.
 Result<ReplaySelection>
 select_newest(const core::EventLogReader& reader, const core::EventFilter& filter,
               std::size_t limit, SelectNeeds needs, const std::function<bool()>& stopped)
 {
-  struct Pending
-  {
-    core::DeliverySummary summary;
-    std::vector<std::string> urls; // newest first
-  };
   ReplaySelection selection;
-  std::unordered_map<std::string, Pending> pending;
-
-  const auto raw = [&](std::string_view line) {
-    if (is_delivery_line(line)) {
-      return needs.deliveries();
-    }
-    if (filter.may_match_line(line)) {
-      return true;
-    }
-    // This event is skipped unparsed: the deliveries read for it are not needed.
-    if (!pending.empty()) {
-      if (const std::string_view id = raw_field(line, "id"); !id.empty()) {
-        pending.erase(std::string(id));
+  core::NewestEventsQuery query;
+  query.limit = limit;
+  query.deliveries = needs.deliveries();
+  query.stopped = stopped;
+  RAG_TRY(reader.for_each_event_newest(filter, query, [&](core::EventWithDeliveries&& found) {
+    ChosenEvent chosen{found.line.offset, id_hash(found.event.id), 0};
+    if (needs.targets) {
+      for (const auto& delivery : found.deliveries) {
+        if (is_original(delivery)) {
+          chosen.targets = add_target(selection, chosen.targets, delivery.target);
+        }
       }
-    }
-    return false;
-  };
-  const auto on_record = [&](core::Record&& record, const core::LogLine& line) {
-    if (auto* delivery = std::get_if<core::Delivery>(&record)) {
-      Pending& entry = pending[delivery->event_id];
-      if (needs.status) {
-        entry.summary.add_older(*delivery);
-      }
-      if (needs.targets && is_original(*delivery)) {
-        entry.urls.push_back(std::move(delivery->target));
-      }
-      return true;
-    }
-    const auto& event = std::get<core::Event>(record);
-    Pending entry;
-    if (const auto it = pending.find(event.id); it != pending.end()) {
-      entry = std::move(it->second);
-      pending.erase(it);
-    }
-    if (!filter.matches(event, entry.summary)) {
-      return !stopped();
-    }
-    ChosenEvent chosen{line.offset, id_hash(event.id), 0};
-    for (auto it = entry.urls.rbegin(); it != entry.urls.rend(); ++it) {
-      chosen.targets = add_target(selection, chosen.targets, *it);
-    }
-    if (needs.targets && chosen.targets == 0) {
-      ++selection.untargeted_count;
-      if (selection.untargeted.size() < k_listed_ids) {
-        selection.untargeted.push_back(event.id);
+      if (chosen.targets == 0) {
+        ++selection.untargeted_count;
+        if (selection.untargeted.size() < k_listed_ids) {
+          selection.untargeted.push_back(found.event.id);
+        }
       }
     }
     selection.events.push_back(chosen);
-    return selection.events.size() < limit && !stopped();
-  };
-  RAG_TRY(reader.for_each_record_reverse(on_record, raw));
+    return true;
+  }));
   std::reverse(selection.events.begin(), selection.events.end());
   // Listed oldest first, as the forward selection does.
   std::reverse(selection.untargeted.begin(), selection.untargeted.end());

@@ -4,7 +4,7 @@
 // keeping a few bytes per selected event and never its body.
 
 #include "core/event_filter.hpp"
-#include "core/event_log.hpp"
+#include "core/log/reader.hpp"
 #include "core/record.hpp"
 #include "util/result.hpp"
 

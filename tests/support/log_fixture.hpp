@@ -1,8 +1,9 @@
 #pragma once
 
 #include "core/clock.hpp"
+#include "core/log/record_parser.hpp"
+#include "core/log/record_writer.hpp"
 #include "core/record.hpp"
-#include "core/record_json.hpp"
 #include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>

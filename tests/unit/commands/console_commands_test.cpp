@@ -6,7 +6,6 @@
 #include "commands/replay.hpp"
 #include "commands/trigger.hpp"
 #include "core/forward_plan.hpp"
-#include "core/record_json.hpp"
 #include "engine/console.hpp"
 
 #include "support/log_fixture.hpp"

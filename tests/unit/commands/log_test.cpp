@@ -1,5 +1,4 @@
 #include "commands/log.hpp"
-#include "core/record_json.hpp"
 #include "engine/console.hpp"
 
 #include "support/log_fixture.hpp"

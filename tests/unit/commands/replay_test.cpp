@@ -1,5 +1,4 @@
 #include "commands/replay.hpp"
-#include "core/record_json.hpp"
 #include "engine/fanout.hpp"
 
 #include "support/log_fixture.hpp"

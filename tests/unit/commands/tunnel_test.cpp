@@ -1,6 +1,6 @@
 #include "commands/tunnel.hpp"
-#include "core/event_log.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_parser.hpp"
+#include "core/log/writer.hpp"
 #include "core/relay_message.hpp"
 #include "core/sse.hpp"
 #include "util/bytes.hpp"

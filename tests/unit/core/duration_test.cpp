@@ -1,5 +1,5 @@
 #include "core/duration.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_time.hpp"
 
 #include <doctest/doctest.h>
 

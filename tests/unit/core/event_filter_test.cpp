@@ -1,5 +1,6 @@
 #include "core/event_filter.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_parser.hpp"
+#include "core/log/record_writer.hpp"
 
 #include <doctest/doctest.h>
 

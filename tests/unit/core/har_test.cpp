@@ -1,6 +1,6 @@
 #include "core/har.hpp"
 
-#include "core/record_json.hpp"
+#include "core/log/record_time.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

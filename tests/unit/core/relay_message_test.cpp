@@ -1,7 +1,6 @@
 #include "core/relay_message.hpp"
 
 #include "core/json_bounded.hpp"
-#include "core/record_json.hpp"
 #include "util/bytes.hpp"
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-#include "core/record_json.hpp"
+#include "core/log/record_parser.hpp"
 #include "engine/capture_pipeline.hpp"
 
 #include "support/fake_http_client.hpp"

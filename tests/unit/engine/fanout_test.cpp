@@ -1,4 +1,4 @@
-#include "core/record_json.hpp"
+#include "core/log/record_writer.hpp"
 #include "engine/fanout.hpp"
 
 #include "support/fake_http_client.hpp"

@@ -1,5 +1,5 @@
-#include "core/event_log.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_writer.hpp"
+#include "core/log/writer.hpp"
 #include "engine/handled_ids.hpp"
 
 #include "support/log_fixture.hpp"

@@ -1,5 +1,5 @@
 #include "core/forward_plan.hpp"
-#include "core/record_json.hpp"
+#include "core/log/record_writer.hpp"
 #include "engine/replay_selection.hpp"
 
 #include <doctest/doctest.h>

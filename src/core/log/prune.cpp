@@ -1,18 +1,15 @@
-#include "core/log_maintenance.hpp"
+#include "core/log/prune.hpp"
 
-#include "core/event_log.hpp"
-#include "core/event_view.hpp"
-#include "core/record_json.hpp"
+#include "core/log/log_file.hpp"
+#include "core/log/record_parser.hpp"
+#include "core/log/scanner.hpp"
 #include "util/fd.hpp"
 #include "util/file.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fcntl.h>
-#include <limits>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
@@ -30,12 +27,6 @@ using util::Fd;
 
 using Json = nlohmann::ordered_json;
 
-// Longer keys are cut so that FrequencyCounter's memory stays bounded.
-constexpr std::size_t k_max_key_bytes = 256;
-// Distinct methods and paths counted exactly; more make the counts approximate.
-constexpr std::size_t k_method_capacity = 64;
-constexpr std::size_t k_path_capacity = 10000;
-
 // The rewrite writes kept lines in chunks this big.
 constexpr std::size_t k_write_chunk = 1 << 20;
 
@@ -47,19 +38,6 @@ constexpr std::uint8_t k_kind_mask = 3;
 constexpr std::uint8_t k_removed = 4;
 
 constexpr const char* k_dir_hint = "prune needs write access to the log's directory";
-
-// Dump with invalid UTF-8 (a raw target can hold any byte) replaced, never thrown.
-std::string
-dump(const Json& json)
-{
-  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-Json
-optional_time(const std::optional<std::int64_t>& time_us)
-{
-  return time_us ? Json(format_time_us(*time_us)) : Json(nullptr);
-}
 
 bool
 same_file(const struct stat& a, const struct stat& b)
@@ -82,27 +60,6 @@ real_log_path(const std::string& path)
   std::string result = real;
   std::free(real);
   return std::optional<std::string>(std::move(result));
-}
-
-// Open `path` and take the exclusive lock EventLogWriter::append takes, on the file the
-// path names once the lock is ours (another prune may rename a new log over it while
-// we wait, as lock_current_file in event_log.cpp also handles).
-Result<Fd>
-lock_log(const std::string& path)
-{
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-      return error(fmt::format("cannot open event log {}: {}", path, errno_text(errno)));
-    }
-    if (util::flock_retry(fd.get(), LOCK_EX) != 0) {
-      return error(fmt::format("cannot lock event log {}: {}", path, errno_text(errno)));
-    }
-    if (util::is_file_at_path(fd.get(), path)) {
-      return fd;
-    }
-  }
-  return error(fmt::format("cannot lock event log {}: it keeps being replaced", path));
 }
 
 // The lines of the open log `fd` up to `size`, as a PrunePlan reads them.
@@ -190,298 +147,6 @@ rewrite_log(const std::string& path, int fd, std::uint64_t size, PrunePlan& plan
 
 } // namespace
 
-// ---------------------------------------------------------------------------
-// FrequencyCounter
-
-FrequencyCounter::FrequencyCounter(std::size_t capacity)
-    : m_capacity(std::max<std::size_t>(capacity, 1))
-{}
-
-void
-FrequencyCounter::add(std::string_view key)
-{
-  std::string name(key.substr(0, k_max_key_bytes));
-  if (auto it = m_counts.find(name); it != m_counts.end()) {
-    ++it->second;
-    return;
-  }
-  if (m_counts.size() < m_capacity) {
-    m_counts.emplace(std::move(name), 1);
-    return;
-  }
-  // Misra-Gries: a new key when full takes one away from every counter instead. Each
-  // such round removes at least as much as it costs, so the whole run stays linear.
-  m_exact = false;
-  for (auto it = m_counts.begin(); it != m_counts.end();) {
-    if (--it->second == 0) {
-      it = m_counts.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-std::vector<NamedCount>
-FrequencyCounter::top(std::size_t n) const
-{
-  std::vector<NamedCount> all;
-  all.reserve(m_counts.size());
-  for (const auto& [name, count] : m_counts) {
-    all.push_back({name, count});
-  }
-  const auto order = [](const NamedCount& a, const NamedCount& b) {
-    return a.count != b.count ? a.count > b.count : a.name < b.name;
-  };
-  const std::size_t keep = std::min(n, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), order);
-  all.resize(keep);
-  return all;
-}
-
-// ---------------------------------------------------------------------------
-// IdSet
-
-std::size_t
-IdSet::KeyHash::operator()(const Key& key) const
-{
-  return std::hash<std::string_view>{}(
-      std::string_view(key.data(), static_cast<unsigned char>(key.back())));
-}
-
-std::optional<IdSet::Key>
-IdSet::make_key(std::string_view id)
-{
-  Key key{};
-  if (id.size() >= key.size()) {
-    return std::nullopt;
-  }
-  std::memcpy(key.data(), id.data(), id.size());
-  key.back() = static_cast<char>(id.size());
-  return key;
-}
-
-bool
-IdSet::insert(std::string_view id)
-{
-  if (auto key = make_key(id)) {
-    return m_short.insert(*key).second;
-  }
-  return m_long.emplace(id).second;
-}
-
-bool
-IdSet::contains(std::string_view id) const
-{
-  if (auto key = make_key(id)) {
-    return m_short.count(*key) != 0;
-  }
-  return m_long.count(std::string(id)) != 0;
-}
-
-// ---------------------------------------------------------------------------
-// stats
-
-LogStatsBuilder::LogStatsBuilder() : m_methods(k_method_capacity), m_paths(k_path_capacity) {}
-
-void
-LogStatsBuilder::add(const Record& record)
-{
-  ++m_stats.lines;
-  if (const auto* event = std::get_if<Event>(&record)) {
-    ++m_stats.events;
-    if (!m_stats.oldest_us || event->time_us < *m_stats.oldest_us) {
-      m_stats.oldest_us = event->time_us;
-    }
-    if (!m_stats.newest_us || event->time_us > *m_stats.newest_us) {
-      m_stats.newest_us = event->time_us;
-    }
-    m_methods.add(event->method);
-    const std::string_view target = event->target;
-    m_paths.add(target.substr(0, target.find('?')));
-    return;
-  }
-  const auto& delivery = std::get<Delivery>(record);
-  ++m_stats.deliveries;
-  if (delivery.replay) {
-    ++m_stats.replays;
-  }
-  const int status = delivery.status;
-  auto& classes = m_stats.statuses;
-  if (!delivery.error.empty() || status < 100 || status > 599) {
-    ++classes.failed;
-  } else if (status < 200) {
-    ++classes.informational;
-  } else if (status < 300) {
-    ++classes.success;
-  } else if (status < 400) {
-    ++classes.redirection;
-  } else if (status < 500) {
-    ++classes.client_error;
-  } else {
-    ++classes.server_error;
-  }
-}
-
-void
-LogStatsBuilder::add_bad_line()
-{
-  ++m_stats.lines;
-  ++m_stats.bad_lines;
-}
-
-LogStats
-LogStatsBuilder::finish(std::size_t top) const
-{
-  LogStats stats = m_stats;
-  stats.methods = m_methods.top(std::numeric_limits<std::size_t>::max());
-  stats.top_paths = m_paths.top(top);
-  stats.approximate = !m_methods.exact() || !m_paths.exact();
-  return stats;
-}
-
-Result<LogStats>
-collect_log_stats(const std::string& path)
-{
-  LogStatsBuilder builder;
-  const EventLogReader reader(path);
-  RAG_TRY_ASSIGN(const LineScan scan, reader.scan_lines([&](const LogLine& line) {
-    auto record = parse_record(line.text);
-    if (record) {
-      builder.add(*record);
-    } else {
-      builder.add_bad_line();
-    }
-    return true;
-  }));
-  if (scan.tail_torn) {
-    builder.add_bad_line();
-  }
-  LogStats stats = builder.finish();
-  stats.exists = scan.exists;
-  stats.size = scan.size;
-  return stats;
-}
-
-std::string
-to_json_line(const LogStats& stats, const std::string& path)
-{
-  Json methods = Json::object();
-  for (const auto& method : stats.methods) {
-    methods[method.name] = method.count;
-  }
-  Json paths = Json::array();
-  for (const auto& entry : stats.top_paths) {
-    paths.push_back(Json{{"path", entry.name}, {"events", entry.count}});
-  }
-  const auto& s = stats.statuses;
-  const Json statuses{{"1xx", s.informational}, {"2xx", s.success},      {"3xx", s.redirection},
-                      {"4xx", s.client_error},  {"5xx", s.server_error}, {"error", s.failed}};
-  const Json json{{"path", path},
-                  {"exists", stats.exists},
-                  {"size", stats.size},
-                  {"lines", stats.lines},
-                  {"events", stats.events},
-                  {"deliveries", stats.deliveries},
-                  {"replays", stats.replays},
-                  {"bad_lines", stats.bad_lines},
-                  {"oldest", optional_time(stats.oldest_us)},
-                  {"newest", optional_time(stats.newest_us)},
-                  {"methods", methods},
-                  {"paths", paths},
-                  {"statuses", statuses},
-                  {"approximate", stats.approximate}};
-  return dump(json);
-}
-
-// ---------------------------------------------------------------------------
-// verify
-
-std::string
-format_problem(const LogProblem& problem)
-{
-  return fmt::format("{}: {}{}", problem.line, problem.warning ? "warning: " : "",
-                     terminal_line(problem.reason));
-}
-
-std::string
-to_json_line(const LogProblem& problem)
-{
-  const Json json{{"line", problem.line},
-                  {"severity", problem.warning ? "warning" : "error"},
-                  {"reason", problem.reason}};
-  return dump(json);
-}
-
-LogVerifier::LogVerifier(ProblemFn on_problem) : m_on_problem(std::move(on_problem)) {}
-
-void
-LogVerifier::report(std::uint64_t number, bool warning, std::string reason)
-{
-  if (warning) {
-    ++m_summary.warnings;
-  } else {
-    ++m_summary.bad_lines;
-  }
-  if (m_on_problem) {
-    m_on_problem(LogProblem{number, warning, std::move(reason)});
-  }
-}
-
-void
-LogVerifier::line(std::uint64_t number, std::string_view text)
-{
-  ++m_summary.lines;
-  auto record = parse_record(text);
-  if (!record) {
-    report(number, false, record.error().message);
-    return;
-  }
-  if (const auto* event = std::get_if<Event>(&*record)) {
-    ++m_summary.events;
-    if (!m_event_ids.insert(event->id)) {
-      report(number, true, fmt::format("event id {} is used by an earlier event too", event->id));
-    }
-    return;
-  }
-  const auto& delivery = std::get<Delivery>(*record);
-  ++m_summary.deliveries;
-  // Not an error: a delivery may legitimately outlive its event in a hand-edited or
-  // concatenated log, and readers show it without its event.
-  if (!m_event_ids.contains(delivery.event_id)) {
-    report(number, true,
-           fmt::format("delivery {} is for event {}, which is not earlier in the log", delivery.id,
-                       delivery.event_id));
-  }
-}
-
-void
-LogVerifier::torn_tail(std::uint64_t number, std::uint64_t bytes)
-{
-  ++m_summary.lines;
-  report(number, false, fmt::format("torn last line ({} bytes, no newline)", bytes));
-}
-
-Result<VerifySummary>
-verify_log(const std::string& path, const LogVerifier::ProblemFn& on_problem)
-{
-  LogVerifier verifier(on_problem);
-  const EventLogReader reader(path);
-  RAG_TRY_ASSIGN(const LineScan scan, reader.scan_lines([&](const LogLine& line) {
-    verifier.line(line.number, line.text);
-    return true;
-  }));
-  if (scan.tail_torn) {
-    verifier.torn_tail(scan.lines + 1, scan.tail_bytes);
-  }
-  VerifySummary summary = verifier.summary();
-  summary.exists = scan.exists;
-  summary.size = scan.size;
-  return summary;
-}
-
-// ---------------------------------------------------------------------------
-// prune
-
 std::string
 to_json_line(const PruneReport& report, bool dry_run)
 {
@@ -495,7 +160,8 @@ to_json_line(const PruneReport& report, bool dry_run)
                   {"torn_tail_bytes", report.torn_tail_bytes},
                   {"size_before", report.size_before},
                   {"size_after", report.size_after}};
-  return dump(json);
+  // Invalid UTF-8 (a raw target can hold any byte) is replaced, never thrown.
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 Result<PrunePlan>
@@ -661,7 +327,10 @@ prune_log(const std::string& path_arg, const PrunePolicy& policy, bool dry_run,
     return unchanged_report(plan, planned_size);
   }
 
-  RAG_TRY_ASSIGN(Fd locked, lock_log(path));
+  int locked_fd = -1;
+  auto lock = lock_file_at_path(locked_fd, path, LockFor::rewrite);
+  Fd locked(locked_fd);
+  RAG_TRY(lock);
   if (on_locked) {
     on_locked();
   }
