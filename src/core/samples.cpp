@@ -1,12 +1,12 @@
 #include "core/samples.hpp"
 
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <ctime>
 #include <map>
 #include <optional>
 
@@ -135,14 +135,7 @@ private:
                        hex.substr(16, 4), hex.substr(20));
   }
 
-  std::string rfc3339() const
-  {
-    const std::time_t seconds = static_cast<std::time_t>(m_context.now_us / 1'000'000);
-    std::tm tm{};
-    ::gmtime_r(&seconds, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  }
+  std::string rfc3339() const { return util::format_rfc3339_us(m_context.now_us, false); }
 
   Result<Value> evaluate(std::string_view spec)
   {
