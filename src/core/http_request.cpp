@@ -24,6 +24,16 @@ is_ctl(unsigned char c)
   return c < 0x20 || c == 0x7f;
 }
 
+// Return true when a Host value may be uri-host [":" port] (RFC 9110 §7.2). The rule is
+// kept simple: whitespace and the URI delimiters that can never be inside an authority's
+// host or port (`/`, `?`, `#`, `@`) make it invalid; anything else, the empty value
+// included (RFC 9112 §3.2), is accepted as sent.
+bool
+is_host_value(std::string_view value)
+{
+  return value.find_first_of(" \t/?#@") == k_npos;
+}
+
 // The line before the LF at `lf`, without its CR (a bare LF ends a line too).
 std::string_view
 line_before(std::string_view data, std::size_t pos, std::size_t lf)
@@ -267,18 +277,37 @@ HttpRequestParser::State
 HttpRequestParser::finish_head()
 {
   const Framing framing = read_framing(m_request.headers);
+  const std::string* host = nullptr;
+  int host_count = 0;
   for (const auto& [name, value] : m_request.headers) {
     if (iequals(name, "expect")) {
       m_request.expect_continue = iequals(trim_ows(value), "100-continue");
+    } else if (iequals(name, "host")) {
+      host = &value;
+      ++host_count;
     }
   }
 
   const bool http11 = m_request.http_version == "HTTP/1.1";
+  // RFC 9112 §3.2: HTTP/1.1 needs exactly one Host, HTTP/1.0 at most one.
+  if (host_count > 1) {
+    return fail(400, "more than one host header");
+  }
+  if (host_count == 0 && http11) {
+    return fail(400, "missing host header");
+  }
+  if (host != nullptr && !is_host_value(*host)) {
+    return fail(400, "invalid host header");
+  }
   m_request.keep_alive = keeps_alive(framing, http11);
   // RFC 7231 §5.1.1: never send 100 Continue to an HTTP/1.0 client.
   m_request.expect_continue = m_request.expect_continue && http11;
 
   if (framing.has_te) {
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+    if (!http11) {
+      return fail(400, "transfer-encoding in an http/1.0 request");
+    }
     if (framing.has_length || framing.length_bad || framing.length_overflow) {
       return fail(400, "both transfer-encoding and content-length");
     }
@@ -288,9 +317,13 @@ HttpRequestParser::finish_head()
     if (framing.chunked_count > 1 || !framing.chunked_last) {
       return fail(400, "chunked must be the final transfer-encoding");
     }
+    // Only chunked is decoded: content under another coding as well (gzip, or identity,
+    // which RFC 9112 dropped) is a coding rag does not understand, which RFC 9112 §6.1
+    // answers 501, as nginx does.
+    if (framing.coding_count > framing.chunked_count) {
+      return fail(501, "unsupported transfer-encoding");
+    }
     m_request.chunked = true;
-    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is suspect; close after it.
-    m_request.keep_alive = m_request.keep_alive && http11;
   } else if (framing.length_bad) {
     return fail(400, "invalid content-length");
   } else if (framing.length_conflict) {

@@ -30,7 +30,9 @@ struct HttpLimits
 // Incremental HTTP/1.x request parser: feed bytes as they arrive; it reports when
 // the head is complete (so a server can answer 100-continue / reject early) and
 // when the whole request is complete. Bytes past the request stay buffered for
-// the next one (pipelining).
+// the next one (pipelining). It refuses what RFC 9112 makes a server refuse: 400 for
+// HTTP/1.1 without Host, several Host lines, an invalid Host value or faulty framing,
+// 501 for a transfer coding other than chunked.
 class HttpRequestParser
 {
 public:

@@ -50,6 +50,7 @@ read_framing(const Headers& headers)
       for_each_element(value, [&](std::string_view element) {
         const std::string_view coding = trim_ows(element.substr(0, element.find(';')));
         framing.chunked_last = iequals(coding, "chunked");
+        ++framing.coding_count;
         framing.chunked_count += framing.chunked_last ? 1 : 0;
       });
     } else if (iequals(name, "connection")) {

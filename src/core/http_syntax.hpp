@@ -153,6 +153,7 @@ struct Framing
   bool length_conflict = false;  // Content-Length values that differ
   bool length_overflow = false;  // a value past the range of unsigned long long
   bool has_te = false;           // a Transfer-Encoding header is present
+  int coding_count = 0;          // transfer codings listed, "chunked" ones included
   int chunked_count = 0;         // transfer codings named "chunked" (parameters ignored)
   bool chunked_last = false;     // the final transfer coding is "chunked"
   bool close = false;            // a Connection header lists "close"

@@ -76,6 +76,7 @@ TEST_CASE("http parser: headers keep order, case, duplicates, empty values, raw 
 {
   const std::string wire = "POST /p/a%2Fb?x=1&y=a+b&z=%20&x=2#frag HTTP/1.1\r\n"
                            "Zeta: 1\r\n"
+                           "Host: example.test\r\n"
                            "alpha: 2\r\n"
                            "X-Dup: a\r\n"
                            "x-dup: b\r\n"
@@ -97,6 +98,7 @@ TEST_CASE("http parser: headers keep order, case, duplicates, empty values, raw 
   CHECK(request.http_version == "HTTP/1.1");
   const rag::core::Headers expected = {
       {"Zeta", "1"},
+      {"Host", "example.test"},
       {"alpha", "2"},
       {"X-Dup", "a"},
       {"x-dup", "b"},
@@ -126,11 +128,11 @@ TEST_CASE("http parser: raw target with odd encoding and any token method")
     CHECK(outcome.request.target == target);
     CHECK(outcome.head_reports == 0);
   }
-  CHECK(parse_both("G(T / HTTP/1.1\r\n\r\n").status == 400);
-  CHECK(parse_both("GET /a b HTTP/1.1\r\n\r\n").status == 400);
-  CHECK(parse_both("GET /a\x01 HTTP/1.1\r\n\r\n").status == 400);
-  CHECK(parse_both("GET  / HTTP/1.1\r\n\r\n").status == 400);
-  CHECK(parse_both("GET /\r\n\r\n").status == 400);
+  CHECK(parse_both("G(T / HTTP/1.1\r\nHost: h\r\n\r\n").status == 400);
+  CHECK(parse_both("GET /a b HTTP/1.1\r\nHost: h\r\n\r\n").status == 400);
+  CHECK(parse_both("GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n").status == 400);
+  CHECK(parse_both("GET  / HTTP/1.1\r\nHost: h\r\n\r\n").status == 400);
+  CHECK(parse_both("GET /\r\nHost: h\r\n\r\n").status == 400);
 }
 
 TEST_CASE("http parser: bare LF endings and leading empty lines are tolerated")
@@ -143,25 +145,25 @@ TEST_CASE("http parser: bare LF endings and leading empty lines are tolerated")
 
 TEST_CASE("http parser: versions other than 1.0 and 1.1 get 505, garbage 400")
 {
-  CHECK(parse_both("GET / HTTP/2.0\r\n\r\n").status == 505);
-  CHECK(parse_both("GET / HTTP/1.2\r\n\r\n").status == 505);
-  CHECK(parse_both("GET / HTTP/0.9\r\n\r\n").status == 505);
-  CHECK(parse_both("GET / http/1.1\r\n\r\n").status == 400);
-  CHECK(parse_both("GET / HTTP/1.1 \r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/2.0\r\nHost: h\r\n\r\n").status == 505);
+  CHECK(parse_both("GET / HTTP/1.2\r\nHost: h\r\n\r\n").status == 505);
+  CHECK(parse_both("GET / HTTP/0.9\r\nHost: h\r\n\r\n").status == 505);
+  CHECK(parse_both("GET / http/1.1\r\nHost: h\r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/1.1 \r\nHost: h\r\n\r\n").status == 400);
   CHECK(parse_both("GET / HTTP/1.0\r\n\r\n").state == State::complete);
 }
 
 TEST_CASE("http parser: malformed header lines are 400")
 {
-  CHECK(parse_both("GET / HTTP/1.1\r\nA: 1\r\n folded\r\n\r\n").status == 400);
-  CHECK(parse_both("GET / HTTP/1.1\r\nA: 1\r\n\tfolded\r\n\r\n").status == 400);
-  CHECK(parse_both("GET / HTTP/1.1\r\nNo colon\r\n\r\n").status == 400);
-  CHECK(parse_both("GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n").status == 400);
-  CHECK(parse_both("GET / HTTP/1.1\r\nName : 1\r\n\r\n").status == 400);
-  CHECK(parse_both("GET / HTTP/1.1\r\n: 1\r\n\r\n").status == 400);
-  CHECK(parse_both("GET / HTTP/1.1\r\nA: x\ry\r\n\r\n").status == 400);
-  CHECK(parse_both("GET / HTTP/1.1\r\nA: x\0y\r\n\r\n"s).status == 400);
-  const Outcome tab = parse_both("GET / HTTP/1.1\r\nA: x\ty\r\n\r\n");
+  CHECK(parse_both("GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\n folded\r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\n\tfolded\r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/1.1\r\nHost: h\r\nNo colon\r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/1.1\r\nHost: h\r\nBad Name: 1\r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/1.1\r\nHost: h\r\nName : 1\r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/1.1\r\nHost: h\r\n: 1\r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/1.1\r\nHost: h\r\nA: x\ry\r\n\r\n").status == 400);
+  CHECK(parse_both("GET / HTTP/1.1\r\nHost: h\r\nA: x\0y\r\n\r\n"s).status == 400);
+  const Outcome tab = parse_both("GET / HTTP/1.1\r\nA: x\ty\r\nHost: h\r\n\r\n");
   REQUIRE(tab.state == State::complete);
   CHECK(tab.request.headers[0].second == "x\ty");
 }
@@ -169,7 +171,8 @@ TEST_CASE("http parser: malformed header lines are 400")
 TEST_CASE("http parser: chunked bodies with extensions and trailers")
 {
   const std::string wire = "POST /hook HTTP/1.1\r\n"
-                           "Transfer-Encoding: gzip, Chunked\r\n"
+                           "Host: h\r\n"
+                           "Transfer-Encoding: Chunked\r\n"
                            "\r\n"
                            "5;name=value;flag\r\nhello\r\n"
                            "0000B ; ext=\"q\"\r\n, chunked!!\r\n"
@@ -185,12 +188,13 @@ TEST_CASE("http parser: chunked bodies with extensions and trailers")
   CHECK(outcome.head_reports == 1);
   CHECK(outcome.body_at_head == 0);
   // Trailers are dropped, the head stays as sent.
-  CHECK(outcome.request.headers == rag::core::Headers{{"Transfer-Encoding", "gzip, Chunked"}});
+  CHECK(outcome.request.headers ==
+        rag::core::Headers{{"Host", "h"}, {"Transfer-Encoding", "Chunked"}});
 }
 
 TEST_CASE("http parser: bad chunked framing")
 {
-  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
   CHECK(parse_both(head + "-2\r\nab\r\n0\r\n\r\n").status == 400);
   CHECK(parse_both(head + "1ffffffffffffffff\r\nab\r\n0\r\n\r\n").status == 400);
   CHECK(parse_both(head + "zz\r\n").status == 400);
@@ -204,7 +208,7 @@ TEST_CASE("http parser: chunked body over the limit is 413")
 {
   HttpLimits limits;
   limits.max_body_bytes = 10;
-  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
   const Outcome at_limit = parse_both(head + "6\r\nabcdef\r\n4\r\nghij\r\n0\r\n\r\n", limits);
   REQUIRE(at_limit.state == State::complete);
   CHECK(at_limit.request.body == "abcdefghij");
@@ -218,8 +222,8 @@ TEST_CASE("http parser: trailers are bounded by the head limit")
   HttpLimits limits;
   limits.max_header_bytes = 256;
   const std::string wire =
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: " + std::string(300, 'x') +
-      "\r\n\r\n";
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: " +
+      std::string(300, 'x') + "\r\n\r\n";
   const Outcome outcome = parse_both(wire, limits);
   CHECK(outcome.state == State::error);
   CHECK(outcome.status == 431);
@@ -230,31 +234,33 @@ TEST_CASE("http parser: Content-Length over the limit is 413 right after the hea
   HttpLimits limits;
   limits.max_body_bytes = 100;
   HttpRequestParser parser(limits);
-  CHECK(parser.feed("POST /big HTTP/1.1\r\nContent-Length: 101\r\n\r\n") == State::error);
+  CHECK(parser.feed("POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n") ==
+        State::error);
   CHECK(parser.status() == 413);
   CHECK(parser.content_length() == 101);
   CHECK(parser.request().target == "/big");
 
   HttpRequestParser ok(limits);
-  CHECK(ok.feed("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n") == State::head_complete);
+  CHECK(ok.feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n") ==
+        State::head_complete);
   CHECK(ok.content_length() == 100);
   CHECK(ok.advance() == State::need_more);
 
-  CHECK(parse_both("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n").status ==
-        413);
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n")
+            .status == 413);
 }
 
 TEST_CASE("http parser: Content-Length must be digits and agree")
 {
-  CHECK(parse_both("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n").status == 400);
-  CHECK(parse_both("POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\nx").status == 400);
-  CHECK(parse_both("POST / HTTP/1.1\r\nContent-Length: 0x1\r\n\r\nx").status == 400);
-  CHECK(parse_both("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n").status == 400);
-  CHECK(parse_both("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy").status ==
-        400);
-  CHECK(parse_both("POST / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\nxy").status == 400);
-  const Outcome same =
-      parse_both("POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nxy");
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n").status == 400);
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\nx").status == 400);
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0x1\r\n\r\nx").status == 400);
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n").status == 400);
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy")
+            .status == 400);
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 2\r\n\r\nxy").status == 400);
+  const Outcome same = parse_both(
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nxy");
   REQUIRE(same.state == State::complete);
   CHECK(same.request.body == "xy");
 }
@@ -276,16 +282,115 @@ TEST_CASE("http parser: a bare CR in the head is 400 at once, not a wait for a l
 
 TEST_CASE("http parser: Transfer-Encoding framing rules")
 {
-  CHECK(parse_both("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
-                   "3\r\nabc\r\n0\r\n\r\n")
+  CHECK(parse_both(
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+            "3\r\nabc\r\n0\r\n\r\n")
             .status == 400);
-  CHECK(parse_both("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
+  CHECK(parse_both(
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
             .status == 400);
-  CHECK(parse_both("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").status == 501);
-  CHECK(parse_both("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n").status == 400);
-  CHECK(parse_both("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n").status == 501);
+  CHECK(
+      parse_both("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n").status ==
+      400);
+  CHECK(parse_both("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
                    "Transfer-Encoding: chunked\r\n\r\n")
             .status == 400);
+}
+
+TEST_CASE("http parser: chunked is the only transfer coding understood, others are 501")
+{
+  auto refused = [](const std::string& te_lines) {
+    const Outcome outcome =
+        parse_both("POST / HTTP/1.1\r\nHost: h\r\n" + te_lines + "\r\n5\r\nhello\r\n0\r\n\r\n");
+    CHECK(outcome.state == State::error);
+    return std::pair<int, std::string>(outcome.status, outcome.reason);
+  };
+  const std::pair<int, std::string> not_implemented(501, "unsupported transfer-encoding");
+  CHECK(refused("Transfer-Encoding: gzip, chunked\r\n") == not_implemented);
+  CHECK(refused("Transfer-Encoding: gzip, Chunked\r\n") == not_implemented);
+  CHECK(refused("Transfer-Encoding: deflate;q=1, chunked\r\n") == not_implemented);
+  CHECK(refused("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n") == not_implemented);
+  // RFC 9112 dropped `identity`: it is a coding rag does not know like any other.
+  CHECK(refused("Transfer-Encoding: identity, chunked\r\n") == not_implemented);
+  CHECK(refused("Transfer-Encoding: identity\r\n") == not_implemented);
+  CHECK(refused("Transfer-Encoding: gzip\r\n") == not_implemented);
+  // Framing that is faulty whatever the codings stays 400.
+  const std::pair<int, std::string> not_final(400, "chunked must be the final transfer-encoding");
+  CHECK(refused("Transfer-Encoding: chunked, chunked\r\n") == not_final);
+  CHECK(refused("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n") == not_final);
+  CHECK(refused("Transfer-Encoding: chunked, gzip\r\n") == not_final);
+  CHECK(refused("Transfer-Encoding: gzip, chunked, chunked\r\n") == not_final);
+
+  for (const std::string coding : {"chunked", "Chunked", "CHUNKED", " chunked ", ", chunked,"}) {
+    const Outcome outcome = parse_both("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:" + coding +
+                                       "\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    REQUIRE(outcome.state == State::complete);
+    CHECK(outcome.request.chunked);
+    CHECK(outcome.request.body == "hello");
+  }
+}
+
+TEST_CASE("http parser: Transfer-Encoding in an HTTP/1.0 request is 400")
+{
+  for (const std::string headers :
+       {"Transfer-Encoding: chunked\r\n", "Host: h\r\nTransfer-Encoding: chunked\r\n",
+        "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: gzip, chunked\r\n", "Transfer-Encoding: gzip\r\n"}) {
+    const Outcome outcome =
+        parse_both("POST / HTTP/1.0\r\n" + headers + "\r\n5\r\nhello\r\n0\r\n\r\n");
+    CHECK(outcome.state == State::error);
+    CHECK(outcome.status == 400);
+    CHECK(outcome.reason == "transfer-encoding in an http/1.0 request");
+  }
+  const Outcome length = parse_both("POST / HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello");
+  REQUIRE(length.state == State::complete);
+  CHECK(length.request.body == "hello");
+}
+
+TEST_CASE("http parser: HTTP/1.1 needs exactly one Host, HTTP/1.0 at most one")
+{
+  auto outcome_of = [](const std::string& version, const std::string& headers) {
+    return parse_both("POST / " + version + "\r\n" + headers + "Content-Length: 2\r\n\r\nab");
+  };
+  auto refusal = [&](const std::string& version, const std::string& headers) {
+    const Outcome outcome = outcome_of(version, headers);
+    CHECK(outcome.state == State::error);
+    CHECK(outcome.head_reports == 0); // refused on the head, before a body byte
+    return std::pair<int, std::string>(outcome.status, outcome.reason);
+  };
+  auto accepted = [&](const std::string& version, const std::string& headers) {
+    const Outcome outcome = outcome_of(version, headers);
+    CHECK(outcome.request.body == "ab");
+    return outcome.state == State::complete;
+  };
+
+  const std::pair<int, std::string> missing(400, "missing host header");
+  CHECK(refusal("HTTP/1.1", "") == missing);
+  CHECK(refusal("HTTP/1.1", "X-Host: h\r\nHost-Name: h\r\n") == missing);
+  CHECK(accepted("HTTP/1.0", ""));
+
+  const std::pair<int, std::string> twice(400, "more than one host header");
+  for (const std::string version : {"HTTP/1.1", "HTTP/1.0"}) {
+    CHECK(refusal(version, "Host: a\r\nHost: b\r\n") == twice);
+    CHECK(refusal(version, "Host: a\r\nX: 1\r\nhost: a\r\n") == twice);
+    CHECK(refusal(version, "HOST:\r\nHost:\r\n") == twice);
+  }
+
+  // Whitespace or / ? # @ inside cannot be uri-host[:port]; everything else is kept as sent.
+  const std::pair<int, std::string> invalid(400, "invalid host header");
+  for (const std::string version : {"HTTP/1.1", "HTTP/1.0"}) {
+    for (const std::string value : {"a b", "a\tb", "h/x", "/", "h?x", "h#x", "user@h"}) {
+      CHECK(refusal(version, "Host: " + value + "\r\n") == invalid);
+    }
+    for (const std::string value : {"", "h", "example.com:8080", "[::1]:7777", "127.0.0.1",
+                                    "caf\xc3\xa9.test", "a_b-c~d", "h:", "HOST.Example."}) {
+      CHECK(accepted(version, "Host: " + value + "\r\n"));
+    }
+  }
+  const Outcome kept = outcome_of("HTTP/1.1", "hOsT: \t \r\n");
+  REQUIRE(kept.state == State::complete);
+  CHECK(kept.request.headers.at(0) == rag::core::Header{"hOsT", ""});
 }
 
 TEST_CASE("http parser: a head over the limit is 431 and never buffered unbounded")
@@ -329,7 +434,8 @@ TEST_CASE("http parser: a head over the limit is 431 and never buffered unbounde
 
   // Exactly at the limit is fine.
   std::string exact = "GET / HTTP/1.1\r\nX: ";
-  exact += std::string(limits.max_header_bytes - exact.size() - 4, 'v') + "\r\n\r\n";
+  const std::string end = "\r\nHost: h\r\n\r\n";
+  exact += std::string(limits.max_header_bytes - exact.size() - end.size(), 'v') + end;
   REQUIRE(exact.size() == limits.max_header_bytes);
   CHECK(parse_both(exact, limits).state == State::complete);
   CHECK(parse_both(exact.substr(0, 20) + "v" + exact.substr(20), limits).status == 431);
@@ -345,16 +451,18 @@ TEST_CASE("http parser: POST without framing is complete with an empty body")
   CHECK(parser.buffer_empty());
 
   HttpRequestParser zero;
-  CHECK(zero.feed("POST /hook HTTP/1.1\r\nContent-Length: 0\r\n\r\n") == State::complete);
+  CHECK(zero.feed("POST /hook HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n") ==
+        State::complete);
   CHECK(zero.content_length() == 0);
 }
 
 TEST_CASE("http parser: pipelined requests in one feed")
 {
   HttpRequestParser parser;
-  const std::string wire = "POST /one HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-                           "GET /two HTTP/1.1\r\nHost: h\r\n\r\n"
-                           "POST /three HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy";
+  const std::string wire =
+      "POST /one HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+      "GET /two HTTP/1.1\r\nHost: h\r\n\r\n"
+      "POST /three HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy";
   CHECK(parser.feed(wire) == State::head_complete);
   CHECK(parser.advance() == State::complete);
   HttpRequest first = parser.take_request();
@@ -376,7 +484,7 @@ TEST_CASE("http parser: pipelined requests in one feed")
   CHECK(parser.buffer_empty());
 
   // Bytes fed while a request is complete wait for the next one.
-  CHECK(parser.feed("GET /four HTTP/1.1\r\n\r\n") == State::complete);
+  CHECK(parser.feed("GET /four HTTP/1.1\r\nHost: h\r\n\r\n") == State::complete);
   CHECK(parser.request().target == "/three");
   parser.reset_for_next();
   CHECK(parser.advance() == State::complete);
@@ -386,7 +494,7 @@ TEST_CASE("http parser: pipelined requests in one feed")
 TEST_CASE("http parser: keep-alive from version and Connection")
 {
   auto keep = [](const std::string& version, const std::string& headers) {
-    const Outcome outcome = parse_both("GET / " + version + "\r\n" + headers + "\r\n");
+    const Outcome outcome = parse_both("GET / " + version + "\r\nHost: h\r\n" + headers + "\r\n");
     REQUIRE(outcome.state == State::complete);
     return outcome.request.keep_alive;
   };
@@ -403,7 +511,8 @@ TEST_CASE("http parser: keep-alive from version and Connection")
 TEST_CASE("http parser: expect_continue and head_complete before the body")
 {
   HttpRequestParser parser;
-  CHECK(parser.feed("PUT /up HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n") ==
+  CHECK(parser.feed(
+            "PUT /up HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n") ==
         State::head_complete);
   CHECK(parser.request().expect_continue);
   CHECK(parser.request().body.empty());
@@ -416,7 +525,7 @@ TEST_CASE("http parser: expect_continue and head_complete before the body")
   const Outcome http10 = parse_both("PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n");
   REQUIRE(http10.state == State::complete);
   CHECK_FALSE(http10.request.expect_continue);
-  const Outcome other = parse_both("PUT / HTTP/1.1\r\nExpect: something\r\n\r\n");
+  const Outcome other = parse_both("PUT / HTTP/1.1\r\nHost: h\r\nExpect: something\r\n\r\n");
   CHECK_FALSE(other.request.expect_continue);
 }
 
@@ -427,7 +536,8 @@ TEST_CASE("http parser: a large body is stored exactly once and in full")
     body[i] = static_cast<char>(i * 131 % 251);
   }
   const std::string wire =
-      "POST / HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+      body;
   for (std::size_t step : {std::size_t{0}, std::size_t{65536}, std::size_t{1000}}) {
     const Outcome outcome = parse(wire, step);
     REQUIRE(outcome.state == State::complete);
@@ -437,8 +547,9 @@ TEST_CASE("http parser: a large body is stored exactly once and in full")
 
 TEST_CASE("http parser: every split point gives the same request")
 {
-  const std::string wire = "\r\nPOST /s?q=1 HTTP/1.1\r\nA: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
-                           "3;x\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n";
+  const std::string wire =
+      "\r\nPOST /s?q=1 HTTP/1.1\r\nA: 1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3;x\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n";
   for (std::size_t cut = 0; cut <= wire.size(); ++cut) {
     HttpRequestParser parser;
     State state = parser.feed(std::string_view(wire).substr(0, cut));
@@ -453,6 +564,6 @@ TEST_CASE("http parser: every split point gives the same request")
     }
     REQUIRE(state == State::complete);
     CHECK(parser.request().body == "abcde");
-    CHECK(parser.request().headers.size() == 2);
+    CHECK(parser.request().headers.size() == 3);
   }
 }

@@ -40,11 +40,17 @@ TEST_CASE("http_syntax: read_framing reads Content-Length, Transfer-Encoding and
 
   framing = http::read_framing({{"Transfer-Encoding", "gzip, Chunked;x=1"}});
   CHECK(framing.has_te);
+  CHECK(framing.coding_count == 2);
   CHECK(framing.chunked_count == 1);
   CHECK(framing.chunked_last);
   framing = http::read_framing({{"Transfer-Encoding", "chunked"}, {"transfer-encoding", "gzip"}});
+  CHECK(framing.coding_count == 2);
   CHECK(framing.chunked_count == 1);
   CHECK_FALSE(framing.chunked_last);
+  framing = http::read_framing({{"Transfer-Encoding", " , chunked,,"}});
+  CHECK(framing.coding_count == 1);
+  CHECK(framing.chunked_last);
+  CHECK(http::read_framing({{"Transfer-Encoding", ""}}).coding_count == 0);
 
   framing = http::read_framing({{"Connection", "Keep-Alive, Upgrade"}});
   CHECK(framing.keep_alive);

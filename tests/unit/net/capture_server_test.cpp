@@ -328,6 +328,7 @@ TEST_CASE("capture server: exact bytes reach the handler")
   Client client(server.port());
   client.send("PURGE /p/a%2Fb?x=1&y=a+b&z=%20&x=2#frag HTTP/1.1\r\n"
               "Zeta: 1\r\n"
+              "Host: example.test\r\n"
               "alpha: 2\r\n"
               "X-Dup: a\r\n"
               "x-dup: b\r\n"
@@ -342,7 +343,7 @@ TEST_CASE("capture server: exact bytes reach the handler")
   CHECK(response.status == 200);
   CHECK(response.body == "/p/a%2Fb?x=1&y=a+b&z=%20&x=2#frag PURGE");
 
-  client.send("POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  client.send("POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
               "4;ext=1\r\n\x1f\x8b\0\x01\r\n0\r\nTrailer: x\r\n\r\n"s);
   CHECK(client.read_response().status == 200);
 
@@ -353,6 +354,7 @@ TEST_CASE("capture server: exact bytes reach the handler")
   CHECK(first.target == "/p/a%2Fb?x=1&y=a+b&z=%20&x=2#frag");
   CHECK(first.http_version == "HTTP/1.1");
   const Headers expected = {{"Zeta", "1"},
+                            {"Host", "example.test"},
                             {"alpha", "2"},
                             {"X-Dup", "a"},
                             {"x-dup", "b"},
@@ -378,9 +380,9 @@ TEST_CASE("capture server: pipelined requests are answered in order, HEAD has no
   Captured captured;
   TestServer server(captured.handler());
   Client client(server.port());
-  client.send("POST /1 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-              "HEAD /2 HTTP/1.1\r\n\r\n"
-              "GET /3 HTTP/1.1\r\n\r\n");
+  client.send("POST /1 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+              "HEAD /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+              "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n");
   const Response first = client.read_response();
   CHECK(first.body == "/1 POST");
   const Response second = client.read_response(true);
@@ -413,7 +415,7 @@ TEST_CASE("capture server: after_send runs once the answer is out, before the ne
     return response;
   });
   Client client(server.port());
-  client.send("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+  client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n");
   CHECK(client.read_response().body == "/1"); // out while /1's after_send is held
   release.set_value();
   CHECK(client.read_response().body == "/2");
@@ -446,7 +448,7 @@ TEST_CASE("capture server: keep-alive reuses the connection; close and HTTP/1.0 
   }
   {
     Client client(server.port());
-    client.send("GET /c HTTP/1.1\r\nConnection: close\r\n\r\n");
+    client.send("GET /c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     CHECK(client.read_response().header("Connection") == std::string("close"));
     CHECK(client.closed_by_server());
   }
@@ -467,7 +469,7 @@ TEST_CASE("capture server: 100 Continue is sent before the body is")
   Captured captured;
   TestServer server(captured.handler(201));
   Client client(server.port());
-  client.send("PUT /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  client.send("PUT /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
   CHECK(client.read_through("\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n");
   CHECK(captured.count() == 0);
   client.send("hello");
@@ -490,7 +492,8 @@ TEST_CASE("capture server: 413 and 431 are answered and the server keeps serving
 
   {
     Client client(server.port());
-    client.send("POST /big HTTP/1.1\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'x'));
+    client.send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n" +
+                std::string(101, 'x'));
     const Response response = client.read_response();
     CHECK(response.status == 413);
     CHECK(response.head.rfind("HTTP/1.1 413 Content Too Large\r\n", 0) == 0);
@@ -500,7 +503,7 @@ TEST_CASE("capture server: 413 and 431 are answered and the server keeps serving
   }
   {
     Client client(server.port());
-    client.send("POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    client.send("POST /big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                 "40\r\n" +
                 std::string(64, 'x') + "\r\n40\r\n" + std::string(64, 'y') + "\r\n");
     CHECK(client.read_response().status == 413);
@@ -529,6 +532,52 @@ TEST_CASE("capture server: 413 and 431 are answered and the server keeps serving
   CHECK(seen[1].first == 413);
   CHECK(seen[2] == std::pair<int, std::string>(431, "request header fields too large"));
   CHECK(seen[3].first == 505);
+}
+
+TEST_CASE("capture server: RFC 9112 refusals (Host, transfer codings) are answered and closed")
+{
+  Captured captured;
+  Rejections rejections;
+  TestServer server(captured.handler(), loopback_options(), rejections.fn());
+
+  struct Refusal
+  {
+    std::string request;
+    std::string status_line;
+    std::string reason;
+  };
+  const std::vector<Refusal> refusals = {
+      {"POST /te HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+       "5\r\nhello\r\n0\r\n\r\n",
+       "HTTP/1.1 501 Not Implemented\r\n", "unsupported transfer-encoding"},
+      {"GET /no-host HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n", "missing host header"},
+      {"GET /two HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n",
+       "more than one host header"},
+      {"POST /old HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request\r\n", "transfer-encoding in an http/1.0 request"},
+  };
+  for (const Refusal& refusal : refusals) {
+    CAPTURE(refusal.reason);
+    Client client(server.port());
+    client.send(refusal.request);
+    const Response response = client.read_response();
+    CHECK(response.head.rfind(refusal.status_line, 0) == 0);
+    CHECK(response.header("Connection") == std::string("close"));
+    CHECK(response.body == R"({"error":")" + refusal.reason + R"("})");
+    CHECK(client.closed_by_server());
+  }
+  // HTTP/1.0 without Host is still served.
+  Client old(server.port());
+  old.send("GET /old-client HTTP/1.0\r\n\r\n");
+  CHECK(old.read_response().body == "/old-client GET");
+  CHECK(captured.count() == 1);
+
+  const auto seen = rejections.get();
+  REQUIRE(seen.size() == refusals.size());
+  for (std::size_t i = 0; i < refusals.size(); ++i) {
+    CHECK(seen[i].first == std::stoi(refusals[i].status_line.substr(9, 3)));
+    CHECK(seen[i].second == refusals[i].reason);
+  }
 }
 
 TEST_CASE("capture server: the server owns framing headers and drops unsafe ones")
