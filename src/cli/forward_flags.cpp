@@ -90,10 +90,10 @@ add_forward_flags(CLI::App& sub, ForwardFlags& flags, ForwardCommand command)
                "Send the sender's Host header to targets instead of the target's");
 }
 
-Result<ForwardSettings>
+Result<engine::PipelineOptions>
 parse_forward_flags(const ForwardFlags& flags)
 {
-  ForwardSettings settings;
+  engine::PipelineOptions settings;
   for (const auto& text : flags.forward_to) {
     RAG_TRY_ASSIGN(core::Target target, core::parse_target(text));
     settings.routing.forward_to.push_back(std::move(target));
@@ -138,11 +138,11 @@ parse_forward_flags(const ForwardFlags& flags)
     return usage_error(fmt::format("invalid --timeout '{}': too short", flags.timeout),
                        "use at least 1ms, e.g. --timeout 30s");
   }
-  settings.timeout = std::chrono::milliseconds(timeout_us / 1000);
-  settings.retries = flags.retry;
-  settings.ordered = flags.ordered;
-  settings.insecure = flags.insecure;
-  settings.preserve_host = flags.preserve_host;
+  settings.delivery.timeout = std::chrono::milliseconds(timeout_us / 1000);
+  settings.delivery.retries = flags.retry;
+  settings.delivery.ordered = flags.ordered;
+  settings.delivery.insecure = flags.insecure;
+  settings.delivery.preserve_host = flags.preserve_host;
   return settings;
 }
 

@@ -9,6 +9,7 @@
 #include "core/forward_plan.hpp"
 #include "core/routing.hpp"
 #include "core/signature.hpp"
+#include "engine/capture_pipeline.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
@@ -39,20 +40,6 @@ struct ForwardFlags
   bool preserve_host = false;
 };
 
-// The shared flags, validated.
-struct ForwardSettings
-{
-  core::RoutingTable routing;                 // --forward-to, --route and --config
-  std::optional<core::RespondPolicy> respond; // --respond, else the config file's
-  std::chrono::milliseconds timeout{30'000};
-  int retries = 0;
-  bool ordered = false;
-  bool insecure = false;
-  bool preserve_host = false;
-  std::vector<core::SignatureSpec> verify;
-  bool reject_invalid = false;
-};
-
 // Which command the flags are added to (their help texts differ a little).
 enum class ForwardCommand { listen, tunnel };
 
@@ -60,10 +47,12 @@ enum class ForwardCommand { listen, tunnel };
 // only for listen.
 void add_forward_flags(CLI::App& sub, ForwardFlags& flags, ForwardCommand command);
 
-// Validate `flags`: parse every target, route and signature spec, load --config (its
-// targets and routes after the flags'), check --timeout and that --reject-invalid has a
-// signature to check. Mistakes are usage Errors; an unreadable config is an Error.
-Result<ForwardSettings> parse_forward_flags(const ForwardFlags& flags);
+// Validate `flags` into the pipeline options they set (routing, respond, delivery,
+// verify, reject_invalid; json and color are the caller's): parse every target, route
+// and signature spec, load --config (its targets and routes after the flags'), check
+// --timeout and that --reject-invalid has a signature to check. Mistakes are usage
+// Errors; an unreadable config is an Error.
+Result<engine::PipelineOptions> parse_forward_flags(const ForwardFlags& flags);
 
 // Return the number of events `text` gives for `flag` (--last, --keep): a whole number,
 // at least `min` (a huge one counts as the largest there is). Anything else ("abc",

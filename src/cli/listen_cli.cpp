@@ -53,18 +53,9 @@ make_options(const ListenArgs& args)
     options.host = address.host;
     options.port = address.port;
   }
-  RAG_TRY_ASSIGN(ForwardSettings forwarding, parse_forward_flags(args.forwarding));
-  options.routing = std::move(forwarding.routing);
-  options.respond = forwarding.respond;
-  options.verify = std::move(forwarding.verify);
-  options.reject_invalid = forwarding.reject_invalid;
-  options.timeout = forwarding.timeout;
-  options.retries = forwarding.retries;
-  options.ordered = forwarding.ordered;
-  options.insecure = forwarding.insecure;
-  options.preserve_host = forwarding.preserve_host;
+  RAG_TRY_ASSIGN(options.pipeline, parse_forward_flags(args.forwarding));
+  options.pipeline.json = args.json;
   RAG_TRY_ASSIGN(options.max_body, util::parse_byte_size(args.max_body));
-  options.json = args.json;
   options.log_path = resolve_log_path(args.log);
   return options;
 }

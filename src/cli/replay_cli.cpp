@@ -103,8 +103,8 @@ make_options(const ReplayArgs& args)
     return usage_error(fmt::format("invalid --timeout '{}': too short", args.timeout),
                        "use at least 1ms, e.g. --timeout 30s");
   }
-  options.timeout = std::chrono::milliseconds(timeout_us / 1000);
-  options.insecure = args.insecure;
+  options.delivery.timeout = std::chrono::milliseconds(timeout_us / 1000);
+  options.delivery.insecure = args.insecure;
   options.include_rejected = args.include_rejected;
   options.dry_run = args.dry_run;
   options.json = args.json;

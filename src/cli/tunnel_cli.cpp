@@ -61,17 +61,8 @@ make_options(const TunnelArgs& args)
   } else if (!args.relay.empty()) {
     RAG_TRY_ASSIGN(options.relay_url, engine::parse_relay_url(args.relay));
   }
-  RAG_TRY_ASSIGN(ForwardSettings forwarding, parse_forward_flags(args.forwarding));
-  options.pipeline.routing = std::move(forwarding.routing);
-  options.pipeline.respond = forwarding.respond;
-  options.pipeline.timeout = forwarding.timeout;
-  options.pipeline.retries = forwarding.retries;
-  options.pipeline.ordered = forwarding.ordered;
-  options.pipeline.preserve_host = forwarding.preserve_host;
-  options.pipeline.verify = std::move(forwarding.verify);
-  options.pipeline.reject_invalid = forwarding.reject_invalid;
+  RAG_TRY_ASSIGN(options.pipeline, parse_forward_flags(args.forwarding));
   options.pipeline.json = args.json;
-  options.insecure = forwarding.insecure;
   options.respond_back = args.respond_back;
   options.token = args.token;
   RAG_TRY_ASSIGN(const std::int64_t read_timeout_us, core::parse_duration_us(args.read_timeout));

@@ -47,20 +47,11 @@ run_listen(const ListenOptions& options, engine::Console& console)
   const std::string source = "listen:" + server->address();
 
   net::ForwardClientOptions client_options;
-  client_options.insecure = options.insecure;
+  client_options.insecure = options.pipeline.delivery.insecure;
   client_options.max_idle_per_target = engine::k_pipeline_workers_per_target;
   net::ForwardClient client(client_options);
 
-  engine::PipelineOptions pipeline_options;
-  pipeline_options.routing = options.routing;
-  pipeline_options.respond = options.respond;
-  pipeline_options.timeout = options.timeout;
-  pipeline_options.retries = options.retries;
-  pipeline_options.ordered = options.ordered;
-  pipeline_options.preserve_host = options.preserve_host;
-  pipeline_options.verify = options.verify;
-  pipeline_options.reject_invalid = options.reject_invalid;
-  pipeline_options.json = options.json;
+  engine::PipelineOptions pipeline_options = options.pipeline;
   pipeline_options.color = console.out_color();
   // Event and delivery lines: one write() each on a terminal, batched into one write()
   // per delay when stdout is a file or a pipe. Its thread starts after the stopper's
@@ -74,8 +65,8 @@ run_listen(const ListenOptions& options, engine::Console& console)
     engine::CaptureOrigin origin;
     origin.source = source;
     origin.remote = peer.remote;
-    origin.context =
-        core::ForwardContext{core::remote_ip_of(peer.remote), "http", options.preserve_host};
+    origin.context = core::ForwardContext{core::remote_ip_of(peer.remote), "http",
+                                          options.pipeline.delivery.preserve_host};
     engine::SenderResponse answer = pipeline.handle(std::move(request), origin);
     net::HttpResponse response{answer.status, std::move(answer.headers), std::move(answer.body)};
     // The primary's delivery record is written once the sender has its answer.
@@ -90,14 +81,14 @@ run_listen(const ListenOptions& options, engine::Console& console)
 
   console.err(fmt::format("Ready! Capturing on {} (log: {}). Press Ctrl-C to stop.", server->url(),
                           writer.path()));
-  for (const auto& target : options.routing.forward_to) {
+  for (const auto& target : options.pipeline.routing.forward_to) {
     console.err(fmt::format("  forwarding every request to {}", target.url));
   }
-  for (const auto& spec : options.verify) {
+  for (const auto& spec : options.pipeline.verify) {
     console.err(fmt::format("  verifying {} signatures{}", core::spec_label(spec),
-                            options.reject_invalid ? " (rejecting invalid)" : ""));
+                            options.pipeline.reject_invalid ? " (rejecting invalid)" : ""));
   }
-  for (const auto& rule : options.routing.routes) {
+  for (const auto& rule : options.pipeline.routing.routes) {
     for (const auto& target : rule.targets) {
       console.err(fmt::format("  {} → {}", rule.name, target.url));
     }

@@ -392,7 +392,7 @@ struct Engine
          engine::Console& console)
       : reporter(options.json, total_events, console), writer(std::move(log)), client([&] {
           net::ForwardClientOptions client_options;
-          client_options.insecure = options.insecure;
+          client_options.insecure = options.delivery.insecure;
           client_options.max_idle_per_target = std::max<std::size_t>(32, options.concurrency);
           return client_options;
         }()),
@@ -421,11 +421,11 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
   RAG_TRY_ASSIGN(core::EventLogWriter writer, core::EventLogWriter::open(options.log_path, warn));
 
   engine::FanoutOptions fanout_options;
-  fanout_options.timeout = options.timeout;
+  fanout_options.delivery = options.delivery;
   fanout_options.replay = true;
   // One worker per target keeps each target's order; the global bound comes from
   // wait_for_capacity below.
-  fanout_options.ordered = options.concurrency == 1;
+  fanout_options.delivery.ordered = options.concurrency == 1;
   fanout_options.max_workers_per_target = options.concurrency;
   fanout_options.set_headers = options.set_headers;
   auto replayer = std::make_unique<Engine>(std::move(writer), options, fanout_options,

@@ -6,6 +6,7 @@
 #include "core/forward_plan.hpp"
 #include "core/record.hpp"
 #include "engine/console.hpp"
+#include "engine/delivery_policy.hpp"
 #include "util/result.hpp"
 
 #include <chrono>
@@ -28,8 +29,7 @@ struct ReplayOptions
   bool include_rejected = false;           // also events whose recorded verdict is invalid
   std::size_t concurrency = 8;             // deliveries in flight at most (>= 1)
   double rate_per_second = 0;              // --rate; 0: unlimited
-  std::chrono::milliseconds timeout{30'000};
-  bool insecure = false;
+  engine::DeliveryPolicy delivery;         // --timeout, --insecure (ordered: --concurrency 1)
   bool dry_run = false;
   bool json = false;
 };

@@ -455,7 +455,7 @@ Tunnel::handle_request(core::RelayedRequest&& relayed, const std::string& id)
     return true;
   }
   const std::string event_id = captured.event_id;
-  if (captured.answer || m_pipeline.options().ordered) {
+  if (captured.answer || m_pipeline.options().delivery.ordered) {
     // Dispatched here, in stream order; only the answer is awaited elsewhere.
     auto pending =
         std::make_shared<engine::PendingResponse>(m_pipeline.forward(std::move(captured)));
@@ -507,7 +507,7 @@ run_tunnel(const TunnelOptions& options, engine::Console& console)
   engine::Stop& stop_request = signals.stop();
 
   net::SseClientOptions stream_options;
-  stream_options.insecure = options.insecure;
+  stream_options.insecure = options.pipeline.delivery.insecure;
   stream_options.read_timeout = options.read_timeout;
   net::SseClient stream(stream_options);
   stop_request.on_stop([&stream] { stream.stop(); });
@@ -558,7 +558,7 @@ run_tunnel(const TunnelOptions& options, engine::Console& console)
   core::SystemClock clock;
   core::RandomIdSource ids;
   net::ForwardClientOptions client_options;
-  client_options.insecure = options.insecure;
+  client_options.insecure = options.pipeline.delivery.insecure;
   client_options.max_idle_per_target = engine::k_pipeline_workers_per_target;
   net::ForwardClient client(client_options);
   engine::PipelineOptions pipeline_options = options.pipeline;
@@ -566,7 +566,7 @@ run_tunnel(const TunnelOptions& options, engine::Console& console)
   // Always ordered: a backlog caught up on after a reconnect or a restart arrives in one
   // burst, and parallel deliveries to one target would reorder it (README: "once and in
   // order"). One delivery in flight per target; different targets still run in parallel.
-  pipeline_options.ordered = true;
+  pipeline_options.delivery.ordered = true;
   // Event and delivery lines: one write() each on a terminal, batched into one write()
   // per delay when stdout is a file or a pipe. Its thread starts after the stopper's
   // (so it inherits the blocked signals), and it outlives the pipeline, the tunnel and
@@ -608,7 +608,7 @@ run_tunnel(const TunnelOptions& options, engine::Console& console)
   config.resume_id = resume_id;
   config.state_path = state_path;
   config.respond_back = options.respond_back;
-  config.preserve_host = options.pipeline.preserve_host;
+  config.preserve_host = options.pipeline.delivery.preserve_host;
   Tunnel tunnel(std::move(config), stream, pipeline, console);
   stop_request.on_stop([&tunnel] { tunnel.stop(); });
   Result<int> outcome = tunnel.run();

@@ -139,8 +139,9 @@ struct TunnelOptions
   std::string channel_url; // checked with engine::parse_channel_url; empty: ask `relay_url`
   std::string relay_url = "https://smee.io";
   std::string token;
-  engine::PipelineOptions pipeline; // routing, verification and delivery settings
-  bool insecure = false;            // accept self-signed certificates of targets and relay
+  // Routing, verification and delivery settings; `delivery.insecure` also accepts a
+  // self-signed certificate of the relay.
+  engine::PipelineOptions pipeline;
   bool respond_back = false;
   std::chrono::milliseconds read_timeout{90'000}; // a silent stream is reconnected after this
 };

@@ -95,10 +95,7 @@ FanoutOptions
 fanout_options(const PipelineOptions& options)
 {
   FanoutOptions fanout;
-  fanout.timeout = options.timeout;
-  fanout.retries = options.retries;
-  fanout.ordered = options.ordered;
-  fanout.preserve_host = options.preserve_host;
+  fanout.delivery = options.delivery;
   // A secondary target must keep pace with the primary, which is called on the senders'
   // own connection threads (as many as send at once): with 8 workers per target, two
   // secondaries as fast as the primary fell 4,096 deliveries behind under wrk -c32
@@ -176,7 +173,7 @@ CapturePipeline::print_line(const std::string& line)
 SenderResponse
 CapturePipeline::handle(core::HttpRequest&& request, const CaptureOrigin& origin)
 {
-  if (m_options.ordered) {
+  if (m_options.delivery.ordered) {
     std::unique_lock order_lock(m_order_mutex);
     PendingResponse pending = forward(capture(std::move(request), origin));
     order_lock.unlock();

@@ -14,6 +14,7 @@
 #include "core/record.hpp"
 #include "core/routing.hpp"
 #include "core/signature.hpp"
+#include "engine/delivery_policy.hpp"
 #include "engine/fanout.hpp"
 #include "util/deferred_task.hpp"
 
@@ -41,10 +42,7 @@ struct PipelineOptions
 {
   core::RoutingTable routing;
   std::optional<core::RespondPolicy> respond; // overrides the routes' policies when set
-  std::chrono::milliseconds timeout{30'000};  // per delivery attempt
-  int retries = 0;
-  bool ordered = false;
-  bool preserve_host = false;
+  DeliveryPolicy delivery;
   std::vector<core::SignatureSpec> verify; // for requests no route verifies
   bool reject_invalid = false;             // answer 401 to a request that fails them
   bool json = false;                       // print log records instead of terminal lines

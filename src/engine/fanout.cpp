@@ -106,7 +106,7 @@ Fanout::dispatch(std::shared_ptr<const Payload> payload,
                  const std::vector<core::Destination>& destinations, bool want_primary)
 {
   std::future<PrimaryOutcome> future;
-  const bool primary_inline = want_primary && !m_options.ordered && !destinations.empty();
+  const bool primary_inline = want_primary && !m_options.delivery.ordered && !destinations.empty();
   for (std::size_t i = primary_inline ? 1 : 0; i < destinations.size(); ++i) {
     Job job{payload, destinations[i], nullptr, {}};
     if (i == 0 && want_primary) {
@@ -197,7 +197,7 @@ Fanout::submit(Job job)
   if (!slot) {
     slot = std::make_unique<TargetQueue>();
     slot->limit =
-        m_options.ordered ? 1 : std::max<std::size_t>(1, m_options.max_workers_per_target);
+        m_options.delivery.ordered ? 1 : std::max<std::size_t>(1, m_options.max_workers_per_target);
   }
   TargetQueue& queue = *slot;
   const std::size_t bytes = body_size(*job.payload);
@@ -337,8 +337,8 @@ Fanout::attempt(const Job& job, const PlannedDelivery& planned, int number,
   const std::int64_t start_us = m_clock.now_us();
   auto send = [&]() -> Result<core::HttpResult> {
     if (planned.request) {
-      return m_client.send_notifying(job.destination.target, *planned.request, m_options.timeout,
-                                     on_sent);
+      return m_client.send_notifying(job.destination.target, *planned.request,
+                                     m_options.delivery.timeout, on_sent);
     }
     if (on_sent) {
       on_sent();
@@ -374,7 +374,7 @@ Fanout::record_attempt(const core::Delivery& record, bool retryable)
       m_on_delivery(record);
     }
   }
-  return retryable && record.attempt < 1 + std::max(0, m_options.retries);
+  return retryable && record.attempt < 1 + std::max(0, m_options.delivery.retries);
 }
 
 std::chrono::milliseconds

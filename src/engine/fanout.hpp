@@ -7,6 +7,7 @@
 #include "core/record.hpp"
 #include "core/routing.hpp"
 #include "engine/console.hpp"
+#include "engine/delivery_policy.hpp"
 #include "util/deferred_task.hpp"
 
 #include <chrono>
@@ -27,10 +28,7 @@ namespace rag::engine {
 
 struct FanoutOptions
 {
-  std::chrono::milliseconds timeout{30'000}; // per attempt, connect included
-  int retries = 0;                           // extra attempts after a retryable failure
-  bool ordered = false;                      // one delivery in flight per target, in order
-  bool preserve_host = false;
+  DeliveryPolicy delivery;                   // timeout, retries, ordered
   bool replay = false;                       // mark delivery records as replays
   std::size_t max_recorded_body = 64 * 1024; // response body kept in a delivery record
   std::size_t max_workers_per_target = 8;    // concurrent deliveries to one target

@@ -156,7 +156,7 @@ TEST_CASE("fanout: retries on refusal and 5xx with backoff, each attempt recorde
   client.script["http://c:3"] = {404};
   std::vector<std::chrono::milliseconds> waits;
   engine::FanoutOptions options;
-  options.retries = 5;
+  options.delivery.retries = 5;
   options.sleep = [&](std::chrono::milliseconds delay) { waits.push_back(delay); };
   engine::StringConsole console;
   engine::Fanout fanout(options, client, *writer, clock, ids, console, {});
@@ -200,7 +200,7 @@ TEST_CASE("fanout: --ordered delivers to a target in dispatch order, one at a ti
   core::RandomIdSource ids;
   FakeClient client;
   engine::FanoutOptions options;
-  options.ordered = true;
+  options.delivery.ordered = true;
   engine::StringConsole console;
   engine::Fanout fanout(options, client, *writer, clock, ids, console, {});
   for (int i = 0; i < 200; ++i) {
