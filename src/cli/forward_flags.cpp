@@ -133,17 +133,23 @@ parse_forward_flags(const ForwardFlags& flags)
                        "add --verify PROVIDER=SECRET, e.g. --verify github=env:GITHUB_SECRET");
   }
   settings.reject_invalid = flags.reject_invalid;
-  RAG_TRY_ASSIGN(const std::int64_t timeout_us, core::parse_duration_us(flags.timeout));
-  if (timeout_us < 1000) {
-    return usage_error(fmt::format("invalid --timeout '{}': too short", flags.timeout),
-                       "use at least 1ms, e.g. --timeout 30s");
-  }
-  settings.delivery.timeout = std::chrono::milliseconds(timeout_us / 1000);
+  RAG_TRY_ASSIGN(settings.delivery.timeout, parse_timeout_flag(flags.timeout));
   settings.delivery.retries = flags.retry;
   settings.delivery.ordered = flags.ordered;
   settings.delivery.insecure = flags.insecure;
   settings.delivery.preserve_host = flags.preserve_host;
   return settings;
+}
+
+Result<std::chrono::milliseconds>
+parse_timeout_flag(std::string_view text)
+{
+  RAG_TRY_ASSIGN(const std::int64_t timeout_us, core::parse_duration_us(text));
+  if (timeout_us < 1000) {
+    return usage_error(fmt::format("invalid --timeout '{}': too short", text),
+                       "use at least 1ms, e.g. --timeout 30s");
+  }
+  return std::chrono::milliseconds(timeout_us / 1000);
 }
 
 Result<long long>

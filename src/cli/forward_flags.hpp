@@ -54,6 +54,10 @@ void add_forward_flags(CLI::App& sub, ForwardFlags& flags, ForwardCommand comman
 // Errors; an unreadable config is an Error.
 Result<engine::PipelineOptions> parse_forward_flags(const ForwardFlags& flags);
 
+// Return the delivery timeout `text` gives for --timeout (a duration such as "30s", at
+// least 1ms); anything else is a usage Error naming it.
+Result<std::chrono::milliseconds> parse_timeout_flag(std::string_view text);
+
 // Return the number of events `text` gives for `flag` (--last, --keep): a whole number,
 // at least `min` (a huge one counts as the largest there is). Anything else ("abc",
 // "1.5", "-1", less than `min`) is the usage Error "FLAG needs a number of events, MIN

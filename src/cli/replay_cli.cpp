@@ -98,12 +98,7 @@ make_options(const ReplayArgs& args)
   if (!args.rate.empty()) {
     RAG_TRY_ASSIGN(options.rate_per_second, core::parse_rate(args.rate));
   }
-  RAG_TRY_ASSIGN(const std::int64_t timeout_us, core::parse_duration_us(args.timeout));
-  if (timeout_us < 1000) {
-    return usage_error(fmt::format("invalid --timeout '{}': too short", args.timeout),
-                       "use at least 1ms, e.g. --timeout 30s");
-  }
-  options.delivery.timeout = std::chrono::milliseconds(timeout_us / 1000);
+  RAG_TRY_ASSIGN(options.delivery.timeout, parse_timeout_flag(args.timeout));
   options.delivery.insecure = args.insecure;
   options.include_rejected = args.include_rejected;
   options.dry_run = args.dry_run;
