@@ -56,7 +56,7 @@ rule "engine/*.?pp" '^#include <(httplib\.h|CLI/|openssl/|sys/socket\.h|netdb\.h
 # OpenSSL is util's (hashes, HMAC, random bytes) and net's (TLS) alone.
 rule "core/*.?pp core/*/*.?pp engine/*.?pp commands/*.?pp cli/*.?pp main.cpp" '^#include <openssl/' \
   "only util/ and net/ include OpenSSL"
-# Exactly one file includes httplib (deps.md: its ABI macros and compile cost), and only
+# Exactly one file includes httplib (contributing.md: its ABI macros and compile cost), and only
 # cli/ includes CLI11.
 httplib=$(grep -rlE '^#include <httplib\.h>' --include='*.[ch]pp' . | sort | tr '\n' ' ')
 if [ "$httplib" != "./net/sse_client.cpp " ]; then

@@ -223,7 +223,7 @@ CaptureServer::serve(Handler handler, RejectFn on_reject)
       continue;
     }
     // Without NODELAY every keep-alive answer after the first waits ~40 ms (Nagle +
-    // delayed ACK), measured in deps.md §0.3.
+    // delayed ACK), measured in contributing.md, cpp-httplib: TCP_NODELAY.
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::string peer;

@@ -1,7 +1,7 @@
 #include "net/forward_client.hpp"
 
 // rag's own HTTP/1.1 client for forwarding. cpp-httplib's client sorts headers, adds
-// its own and re-encodes paths (deps.md §1.6), and its per-request machinery (a 16 KiB
+// its own and re-encodes paths (contributing.md, cpp-httplib: Client), and its per-request machinery (a 16 KiB
 // buffer zeroed per exchange, response heads read a byte at a time, a liveness poll
 // before every reuse) was a visible share of the forwarding profile. Here the planned
 // head and the body go out in one sendmsg (no copy of the body), the answer is parsed
@@ -208,7 +208,7 @@ connect_tcp(const std::string& host, int port, SteadyClock::time_point deadline,
     return -1;
   }
   failure.connected = true;
-  // Without NODELAY every kept-alive request after the first waits ~40 ms (deps.md §0.3).
+  // Without NODELAY every kept-alive request after the first waits ~40 ms (contributing.md, cpp-httplib: TCP_NODELAY).
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;

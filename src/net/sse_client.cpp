@@ -2,7 +2,7 @@
 
 // cpp-httplib's Client is used as it is here: the tunnel's requests to a relay are
 // ordinary (no byte-exact forwarding), and its ContentReceiver hands over the event
-// stream as it arrives (deps.md §1.7). Client::stop() from another thread aborts a
+// stream as it arrives (contributing.md, cpp-httplib: SSE client). Client::stop() from another thread aborts a
 // request in flight.
 #include <httplib.h>
 

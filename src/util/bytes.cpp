@@ -136,7 +136,7 @@ Result<std::string>
 base64_decode(std::string_view text)
 {
   // Hand-written: EVP_DecodeBlock skips whitespace, needs a multiple of 4 and counts
-  // '=' as data bytes (deps.md §7); we want strict input with optional padding.
+  // '=' as data bytes (contributing.md, OpenSSL); we want strict input with optional padding.
   std::size_t data_len = text.size();
   while (data_len > 0 && text[data_len - 1] == '=') {
     --data_len;
