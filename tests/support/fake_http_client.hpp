@@ -19,6 +19,13 @@ namespace rag::test {
 class FakeHttpClient : public core::HttpClient
 {
 public:
+  // One call: the target's URL and what was sent.
+  struct Call
+  {
+    std::string url;
+    core::OutgoingRequest request;
+  };
+
   // Configuration: set before the first call.
   std::map<std::string, std::vector<int>> script; // target URL -> statuses
   std::set<std::string> refused_hosts;            // hosts that never answer
@@ -32,6 +39,8 @@ public:
   {
     std::unique_lock lock(m_mutex);
     m_sent.push_back(request);
+    m_calls.push_back(Call{target.url, request});
+    m_started.notify_all();
     auto& calls = m_seen[target.url];
     calls.push_back(request.target);
     if (target.host == "held") {
@@ -65,6 +74,20 @@ public:
     return m_seen;
   }
 
+  // Wait until `count` calls have started (a call to "held" counts while it waits).
+  void wait_started(std::size_t count)
+  {
+    std::unique_lock lock(m_mutex);
+    m_started.wait(lock, [&] { return m_calls.size() >= count; });
+  }
+
+  // Return every call so far (target URL and request), in call order.
+  std::vector<Call> calls() const
+  {
+    std::lock_guard lock(m_mutex);
+    return m_calls;
+  }
+
   // Return every request sent so far, in call order.
   std::vector<core::OutgoingRequest> sent() const
   {
@@ -75,9 +98,11 @@ public:
 private:
   mutable std::mutex m_mutex;
   std::condition_variable m_released;
+  std::condition_variable m_started;
   bool m_release = false;
   std::map<std::string, std::vector<std::string>> m_seen;
   std::vector<core::OutgoingRequest> m_sent;
+  std::vector<Call> m_calls;
 };
 
 } // namespace rag::test

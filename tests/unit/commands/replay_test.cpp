@@ -1,6 +1,7 @@
 #include "commands/replay.hpp"
 #include "engine/fanout.hpp"
 
+#include "support/fake_http_client.hpp"
 #include "support/log_fixture.hpp"
 
 #include <doctest/doctest.h>
@@ -19,53 +20,6 @@ using namespace rag;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Records what is sent; requests to host "held" wait until release().
-class RecordingClient final : public core::HttpClient
-{
-public:
-  struct Sent
-  {
-    std::string origin;
-    std::string target;
-    core::Headers headers;
-  };
-  std::vector<Sent> sent;
-
-  Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
-                                std::chrono::milliseconds) override
-  {
-    std::unique_lock lock(m_mutex);
-    sent.push_back(Sent{target.url, request.target, request.headers});
-    ++m_started;
-    m_changed.notify_all();
-    if (target.host == "held") {
-      m_changed.wait(lock, [&] { return m_release; });
-    }
-    core::HttpResult result;
-    result.status = 200;
-    return result;
-  }
-
-  void wait_started(int count)
-  {
-    std::unique_lock lock(m_mutex);
-    m_changed.wait(lock, [&] { return m_started >= count; });
-  }
-
-  void release()
-  {
-    std::lock_guard lock(m_mutex);
-    m_release = true;
-    m_changed.notify_all();
-  }
-
-private:
-  std::mutex m_mutex;
-  std::condition_variable m_changed;
-  int m_started = 0;
-  bool m_release = false;
-};
 
 std::shared_ptr<const engine::Payload>
 payload(const std::string& id, const std::string& target)
@@ -152,7 +106,7 @@ TEST_CASE("replay: dispatch_one sends the exact target and marks the record as a
   REQUIRE(writer.ok());
   test::StepClock clock;
   core::RandomIdSource ids;
-  RecordingClient client;
+  test::FakeHttpClient client;
   engine::FanoutOptions options;
   options.replay = true;
   options.set_headers = {{"X-Sig", "fresh"}};
@@ -166,14 +120,15 @@ TEST_CASE("replay: dispatch_one sends the exact target and marks the record as a
     fanout.dispatch_one(payload("evt_F", "/push?z"), destination("http://b:2"));
     CHECK(fanout.drain(5s) == 0);
   }
-  REQUIRE(client.sent.size() == 2);
-  for (const auto& sent : client.sent) {
-    if (sent.origin == "http://a:1") {
-      CHECK(sent.target == "/gh/push?a=1");
+  const auto calls = client.calls();
+  REQUIRE(calls.size() == 2);
+  for (const auto& call : calls) {
+    if (call.url == "http://a:1") {
+      CHECK(call.request.target == "/gh/push?a=1");
     } else {
-      CHECK(sent.target == "/push?z");
+      CHECK(call.request.target == "/push?z");
     }
-    CHECK(sent.headers[1] == core::Header{"X-Sig", "fresh"});
+    CHECK(call.request.headers[1] == core::Header{"X-Sig", "fresh"});
   }
   const auto deliveries = log.deliveries();
   REQUIRE(deliveries.size() == 2);
@@ -190,7 +145,7 @@ TEST_CASE("replay: wait_for_capacity bounds what is queued or running")
   REQUIRE(writer.ok());
   test::StepClock clock;
   core::RandomIdSource ids;
-  RecordingClient client;
+  test::FakeHttpClient client;
   engine::StringConsole console;
   engine::Fanout fanout({}, client, *writer, clock, ids, console, {});
   CHECK(fanout.wait_for_capacity(2, 0ms)); // nothing pending

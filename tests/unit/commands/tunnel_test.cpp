@@ -5,6 +5,7 @@
 #include "core/sse.hpp"
 #include "util/bytes.hpp"
 
+#include "support/fake_http_client.hpp"
 #include "support/log_fixture.hpp"
 
 #include <doctest/doctest.h>
@@ -101,28 +102,13 @@ public:
 };
 
 // Answers every request 201 "created" and records what it was asked to send.
-class FakeClient final : public core::HttpClient
+struct FakeClient : test::FakeHttpClient
 {
-public:
-  struct Sent
+  FakeClient()
   {
-    std::string url; // scheme://host:port of the target
-    core::OutgoingRequest request;
-  };
-  std::vector<Sent> sent;
-  std::mutex mutex;
-
-  Result<core::HttpResult> send(const core::Target& target, const core::OutgoingRequest& request,
-                                std::chrono::milliseconds) override
-  {
-    std::lock_guard lock(mutex);
-    sent.push_back(
-        Sent{fmt::format("{}://{}:{}", target.scheme, target.host, target.port), request});
-    core::HttpResult result;
-    result.status = 201;
-    result.headers = {{"Content-Type", "text/plain"}, {"Connection", "close"}};
-    result.body = "created";
-    return result;
+    status = 201;
+    response_headers = {{"Content-Type", "text/plain"}, {"Connection", "close"}};
+    response_body = "created";
   }
 };
 
@@ -327,8 +313,8 @@ TEST_CASE("tunnel: reads rag, gosmee (bodyB) and smee (body) messages in any spl
                                            {"X-Dup", "1"},
                                            {"x-dup", "2"}});
 
-  REQUIRE(rig.client.sent.size() == 3);
-  for (const auto& sent : rig.client.sent) {
+  REQUIRE(rig.client.calls().size() == 3);
+  for (const auto& sent : rig.client.calls()) {
     CHECK(sent.url == "http://127.0.0.1:3000"); // only the target on the command line
     if (sent.request.method == "PROPFIND") {
       CHECK(sent.request.target == "/sub/path?x=%20y");
@@ -495,8 +481,8 @@ TEST_CASE("tunnel: --respond-back posts the local answer to the relay's reply pa
   CHECK(rig.status_contains("refusing reply path 'https://evil.example/steal'"));
   CHECK(rig.status_contains("refusing reply path '//evil.example/steal'"));
   // Every webhook still reached the local target, and nothing else was called.
-  REQUIRE(rig.client.sent.size() == 4);
-  for (const auto& sent : rig.client.sent) {
+  REQUIRE(rig.client.calls().size() == 4);
+  for (const auto& sent : rig.client.calls()) {
     CHECK(sent.url == "http://127.0.0.1:3000");
   }
 }
@@ -529,7 +515,7 @@ TEST_CASE("tunnel: a failed signature with --reject-invalid is answered 401, not
   const auto events = rig.events();
   REQUIRE(events.size() == 1);
   CHECK(events[0].verdict.rfind("invalid", 0) == 0);
-  CHECK(rig.client.sent.empty());
+  CHECK(rig.client.calls().empty());
   REQUIRE(rig.stream.posts.size() == 1);
   auto reply = core::parse_relay_reply(rig.stream.posts[0].json);
   REQUIRE(reply.ok());
@@ -585,7 +571,7 @@ TEST_CASE("tunnel: messages that are not webhooks are skipped with a warning")
   CHECK(rig.status_contains("skipped a message that is not a webhook (x1)"));
   CHECK(rig.status_contains("skipped a message that is not a webhook (" + rag_id(2) + ")"));
   CHECK(rig.status_contains("the relay lost webhooks after evt_1: dropped"));
-  REQUIRE(rig.client.sent.size() == 1);
+  REQUIRE(rig.client.calls().size() == 1);
 }
 
 TEST_CASE("tunnel: an event the log cannot take is received again after a reconnect")
@@ -638,7 +624,7 @@ TEST_CASE("tunnel: a message or gap nested 50000 deep is skipped, and the next o
   const auto events = rig.events();
   REQUIRE(events.size() == 1);
   CHECK(events[0].target == "/after");
-  REQUIRE(rig.client.sent.size() == 1);
+  REQUIRE(rig.client.calls().size() == 1);
 }
 
 TEST_CASE("tunnel: the resume point is kept in the state file from the ready event on")

@@ -3,6 +3,8 @@
 #include "core/sse.hpp"
 #include "support/log_fixture.hpp"
 
+#include "support/manual_clock.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -26,17 +28,6 @@ using engine::RelayPublish;
 using engine::ReplyOutcome;
 
 namespace {
-
-// A clock that stands still until the test moves it.
-class ManualClock final : public core::Clock
-{
-public:
-  std::int64_t now_us() override { return m_now.load(); }
-  void advance(std::chrono::microseconds by) { m_now += by.count(); }
-
-private:
-  std::atomic<std::int64_t> m_now{1'800'000'000'000'000};
-};
 
 core::RelayedRequest
 request(std::string target, std::string body = "{}")
@@ -79,7 +70,7 @@ ids_of(const std::vector<HeldEventPtr>& events)
 
 struct Fixture
 {
-  ManualClock clock;
+  test::ManualClock clock{1'800'000'000'000'000};
   core::RandomIdSource ids;
 };
 
