@@ -5,6 +5,7 @@
 #include "core/event_filter.hpp"
 #include "core/event_view.hpp"
 #include "core/id.hpp"
+#include "core/json_line.hpp"
 #include "core/log/reader.hpp"
 #include "core/log/record_writer.hpp"
 #include "engine/stop_signal.hpp"
@@ -26,7 +27,6 @@
 #include <unordered_set>
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 namespace rag::commands {
 
@@ -271,10 +271,11 @@ verify_event(const core::Event& event, const InspectOptions& options, Output& ou
     // the signature itself matched: worth saying, since --resign then fixes a replay.
     const bool stale = verdict.reason == "timestamp outside tolerance";
     if (options.json) {
-      nlohmann::ordered_json object = {{"provider", core::spec_label(spec)},
-                                       {"verdict", verdict.text()},
-                                       {"signature_matches", verdict.is_valid() || stale}};
-      out.line(object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      out.line(core::JsonLine()
+                   .text("provider", core::spec_label(spec))
+                   .text("verdict", verdict.text())
+                   .boolean("signature_matches", verdict.is_valid() || stale)
+                   .str());
     } else {
       out.line(fmt::format("{}: {}{}", core::spec_label(spec), verdict.text(),
                            stale ? " (the signature matches; only the timestamp is stale)" : ""));

@@ -5,6 +5,7 @@
 #include "core/forward_plan.hpp"
 #include "core/headers.hpp"
 #include "core/id.hpp"
+#include "core/json_line.hpp"
 #include "core/log/record_time.hpp"
 #include "core/log/record_writer.hpp"
 #include "core/sse.hpp"
@@ -566,12 +567,17 @@ Relay::publish(core::HttpRequest&& request, const std::string& channel, std::str
                   util::human_size(event->body_size), core::short_id(event->id), subscribers,
                   subscribers == 1 ? "" : "s"));
   if (m_options.json) {
-    m_console.out(
-        fmt::format(R"({{"kind":"publish","id":"{}","time":"{}","channel":"{}","method":"{}",)"
-                    R"("target":"{}","body_size":{},"remote":"{}","subscribers":{}}})",
-                    event->id, core::format_time_us(event->time_us), core::json_escape(channel),
-                    core::json_escape(event->method), core::json_escape(event->target),
-                    event->body_size, core::json_escape(peer.remote), subscribers));
+    m_console.out(core::JsonLine()
+                      .text("kind", "publish")
+                      .text("id", event->id)
+                      .text("time", core::format_time_us(event->time_us))
+                      .text("channel", channel)
+                      .text("method", event->method)
+                      .text("target", event->target)
+                      .number("body_size", static_cast<std::int64_t>(event->body_size))
+                      .text("remote", peer.remote)
+                      .number("subscribers", static_cast<std::int64_t>(subscribers))
+                      .str());
   }
 
   if (!sync) {

@@ -4,6 +4,7 @@
 #include "core/duration.hpp"
 #include "core/event_view.hpp"
 #include "core/id.hpp"
+#include "core/json_line.hpp"
 #include "core/log/reader.hpp"
 #include "core/log/record_writer.hpp"
 #include "core/log/writer.hpp"
@@ -165,26 +166,18 @@ std::string
 dry_run_json(const std::string& event_id, const core::OutgoingRequest& request,
              const std::string& url, const DryRunResign& resign)
 {
-  std::string out = fmt::format(R"({{"event_id":"{}","method":"{}","url":"{}","target":"{}",)",
-                                core::json_escape(event_id), core::json_escape(request.method),
-                                core::json_escape(url), core::json_escape(request.target));
-  out += "\"headers\":[";
-  for (std::size_t i = 0; i < request.headers.size(); ++i) {
-    out += fmt::format(R"({}["{}","{}"])", i == 0 ? "" : ",",
-                       core::json_escape(request.headers[i].first),
-                       core::json_escape(request.headers[i].second));
-  }
-  out += "]";
+  core::JsonLine line;
+  line.text("event_id", event_id)
+      .text("method", request.method)
+      .text("url", url)
+      .text("target", request.target)
+      .pairs("headers", request.headers);
   if (resign.asked) {
-    out += ",\"resigned\":[";
-    for (std::size_t i = 0; i < resign.labels.size(); ++i) {
-      out += fmt::format(R"({}"{}")", i == 0 ? "" : ",", core::json_escape(resign.labels[i]));
-    }
-    out += "]";
+    line.texts("resigned", resign.labels);
   }
-  out += fmt::format(R"(,"body_size":{},"body_sha256":"{}"}})", request.body_view().size(),
-                     util::sha256_hex(request.body_view()));
-  return out;
+  return line.number("body_size", static_cast<std::int64_t>(request.body_view().size()))
+      .text("body_sha256", util::sha256_hex(request.body_view()))
+      .str();
 }
 
 std::string

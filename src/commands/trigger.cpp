@@ -2,13 +2,13 @@
 
 #include "core/clock.hpp"
 #include "core/id.hpp"
+#include "core/json_line.hpp"
 #include "core/signature.hpp"
 #include "net/forward_client.hpp"
 #include "util/bytes.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <memory>
@@ -17,8 +17,6 @@
 namespace rag::commands {
 
 namespace {
-
-using Json = nlohmann::ordered_json;
 
 Result<int>
 print_list(bool json, engine::Console& console)
@@ -30,10 +28,11 @@ print_list(bool json, engine::Console& console)
   }
   for (const auto& sample : samples) {
     if (json) {
-      const Json line = {{"name", sample.name},
-                         {"provider", std::string(core::provider_name(sample.provider))},
-                         {"description", sample.description}};
-      console.out(line.dump());
+      console.out(core::JsonLine()
+                      .text("name", sample.name)
+                      .text("provider", core::provider_name(sample.provider))
+                      .text("description", sample.description)
+                      .str());
     } else {
       console.out(fmt::format("{:<{}}  {}", sample.name, width, sample.description));
     }
@@ -75,17 +74,6 @@ duration_text(std::chrono::microseconds duration)
     return fmt::format("{:.1f}ms", static_cast<double>(us) / 1000.0);
   }
   return fmt::format("{}ms", us / 1000);
-}
-
-Json
-headers_json(const core::Headers& headers)
-{
-  Json out = Json::array();
-  for (const auto& [name, value] : headers) {
-    out.push_back(
-        Json::array({util::utf8_replace_invalid(name), util::utf8_replace_invalid(value)}));
-  }
-  return out;
 }
 
 } // namespace
@@ -144,24 +132,24 @@ run_trigger(const TriggerOptions& options, engine::Console& console)
 
   // 4. Report: the answer's status on stderr and its body on stdout, or one JSON object.
   if (options.json) {
-    Json line = {{"sample", sample.name},
-                 {"url", url},
-                 {"request_headers", headers_json(request.headers)},
-                 {"request_body_sha256", util::sha256_hex(sent_body)},
-                 {"status", answer->status},
-                 {"reason", util::utf8_replace_invalid(answer->reason)},
-                 {"duration_us", answer->duration.count()},
-                 {"headers", headers_json(answer->headers)}};
+    core::JsonLine line;
+    line.text("sample", sample.name)
+        .text("url", url)
+        .pairs("request_headers", request.headers)
+        .text("request_body_sha256", util::sha256_hex(sent_body))
+        .number("status", answer->status)
+        .text("reason", answer->reason)
+        .number("duration_us", answer->duration.count())
+        .pairs("headers", answer->headers);
     if (util::is_valid_utf8(answer->body)) {
-      line["body"] = answer->body;
+      line.text("body", answer->body);
     } else {
-      line["body"] = util::base64_encode(answer->body);
-      line["body_encoding"] = "base64";
+      line.text("body", util::base64_encode(answer->body)).text("body_encoding", "base64");
     }
     if (answer->body_truncated) {
-      line["body_truncated"] = true;
+      line.boolean("body_truncated", true);
     }
-    console.out(line.dump());
+    console.out(line.str());
   } else {
     const bool color = console.err_color();
     console.err(
