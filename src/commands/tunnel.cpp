@@ -3,7 +3,7 @@
 #include "core/event_view.hpp"
 #include "core/forward_plan.hpp"
 #include "core/id.hpp"
-#include "core/json_bounded.hpp"
+#include "core/json_fields.hpp"
 #include "core/log/writer.hpp"
 #include "core/retry.hpp"
 #include "core/signature.hpp"
@@ -15,7 +15,6 @@
 #include "util/text.hpp"
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdio>
@@ -350,15 +349,19 @@ Tunnel::on_message(const core::SseEvent& event)
   }
   if (event.event == "gap") {
     // rag relay: what was asked for is partly gone (backlog limits, a relay restart).
-    const auto gap = core::parse_json_bounded<nlohmann::json>(event.data);
-    const auto text = [&gap](const char* key) {
-      return gap.is_object() && gap.contains(key) && gap[key].is_string()
-                 ? core::terminal_line(gap[key].get<std::string>())
-                 : std::string("?");
+    const auto gap = core::json_string_fields(event.data);
+    const auto field = [&gap](const char* key) -> const std::string* {
+      if (!gap) {
+        return nullptr;
+      }
+      const auto found = gap->find(key);
+      return found == gap->end() ? nullptr : &found->second;
     };
-    const std::string after = gap.is_object() && gap.contains("after") && gap["after"].is_string()
-                                  ? gap["after"].get<std::string>()
-                                  : std::string();
+    const auto text = [&field](const char* key) {
+      const std::string* value = field(key);
+      return value == nullptr ? std::string("?") : core::terminal_line(*value);
+    };
+    const std::string after = field("after") == nullptr ? std::string() : *field("after");
     if (right_after_ready && gap_is_restart(after)) {
       m_console.err(
           fmt::format("The relay restarted; this tunnel was connected until it stopped, so "

@@ -1,5 +1,7 @@
 #include "core/json_bounded.hpp"
 
+#include "core/json_fields.hpp"
+
 #include <cstring>
 
 namespace rag::core {
@@ -70,6 +72,22 @@ bool
 json_accept_bounded(std::string_view text, std::size_t max_depth)
 {
   return json_depth_within(text, max_depth) && nlohmann::json::accept(text.begin(), text.end());
+}
+
+std::optional<std::map<std::string, std::string>>
+json_string_fields(std::string_view text)
+{
+  const auto object = parse_json_bounded<nlohmann::json>(text);
+  if (!object.is_object()) {
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> fields;
+  for (const auto& [key, value] : object.items()) {
+    if (value.is_string()) {
+      fields.emplace(key, value.get<std::string>());
+    }
+  }
+  return fields;
 }
 
 } // namespace rag::core

@@ -1,13 +1,13 @@
 #include "engine/handled_ids.hpp"
 
-#include "core/json_bounded.hpp"
+#include "core/json_fields.hpp"
+#include "core/json_line.hpp"
 #include "core/log/reader.hpp"
 #include "core/log/record_writer.hpp"
 #include "util/file.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -78,16 +78,15 @@ read_tunnel_state(const std::string& path, const std::string& channel,
     }
     return {};
   }
-  const auto state = core::parse_json_bounded<nlohmann::json>(text);
-  const auto field = [&state](const char* key) {
-    return state.is_object() && state.contains(key) && state[key].is_string()
-               ? state[key].get<std::string>()
-               : std::string();
-  };
-  if (!state.is_object()) {
+  const auto state = core::json_string_fields(text);
+  if (!state) {
     warn(fmt::format("ignoring the tunnel's resume point {}: not a JSON object", path));
     return {};
   }
+  const auto field = [&state](const char* key) {
+    const auto found = state->find(key);
+    return found == state->end() ? std::string() : found->second;
+  };
   if (field("channel") != channel) {
     return {}; // another channel whose file name is the same
   }
@@ -105,8 +104,8 @@ write_tunnel_state(const std::string& path, const std::string& channel,
                  "check the permissions of the log's directory");
   }
   RAG_TRY_ASSIGN(util::TempFile temp, util::TempFile::create_beside(path, "tmp"));
-  nlohmann::json state = {{"channel", channel}, {"resume_id", resume_id}};
-  const std::string text = state.dump() + "\n";
+  const std::string text =
+      core::JsonLine().text("channel", channel).text("resume_id", resume_id).str() + "\n";
   int err = util::write_all(temp.fd(), text) ? 0 : errno;
   if (err == 0) {
     err = temp.finish();

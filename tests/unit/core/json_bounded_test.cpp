@@ -1,7 +1,9 @@
 #include "core/json_bounded.hpp"
+#include "core/json_fields.hpp"
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 using namespace rag::core;
@@ -136,4 +138,18 @@ TEST_CASE("parse_json_dropping_deep: keeps the document, without what lies below
   // Nothing below the cap was kept: `x` is one level down.
   CHECK(value["x"].dump() == nested_arrays(k_json_max_depth - 1));
   CHECK(parse_json_dropping_deep<Json>(nested_arrays(50000)).dump().size() == 2 * k_json_max_depth);
+}
+
+TEST_CASE("json_string_fields: the string fields of an object, nothing from hostile input")
+{
+  const auto fields = rag::core::json_string_fields(R"({"after":"r7","n":3,"o":{"x":"y"},"m":"")"
+                                                    R"(})");
+  REQUIRE(fields.has_value());
+  CHECK(*fields == std::map<std::string, std::string>{{"after", "r7"}, {"m", ""}});
+  CHECK_FALSE(rag::core::json_string_fields("[\"a\"]").has_value());
+  CHECK_FALSE(rag::core::json_string_fields("not json").has_value());
+  CHECK_FALSE(rag::core::json_string_fields("").has_value());
+  // Nested past the cap: not an object rag reads (and nothing recurses over it).
+  const std::string deep = "{\"a\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  CHECK_FALSE(rag::core::json_string_fields(deep).has_value());
 }
