@@ -2,6 +2,7 @@
 #include "cli/forward_flags.hpp"
 #include "commands/tunnel.hpp"
 #include "core/duration.hpp"
+#include "engine/channel_url.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>

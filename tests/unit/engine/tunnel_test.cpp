@@ -1,8 +1,8 @@
-#include "commands/tunnel.hpp"
 #include "core/log/record_parser.hpp"
 #include "core/log/writer.hpp"
 #include "core/relay_message.hpp"
 #include "core/sse.hpp"
+#include "engine/tunnel.hpp"
 #include "util/bytes.hpp"
 
 #include "support/fake_http_client.hpp"
@@ -125,7 +125,7 @@ struct Rig
   engine::StringConsole console;  // the tunnel's stderr lines
   std::vector<std::chrono::milliseconds> sleeps;
   std::mutex mutex;
-  commands::TunnelConfig config;
+  engine::TunnelConfig config;
   engine::PipelineOptions pipeline_options;
   double random = 0.5;
   std::chrono::steady_clock::time_point now{}; // what the tunnel's clock says
@@ -148,21 +148,21 @@ struct Rig
   }
 
   // Run a tunnel over the scripted stream until the script ends.
-  Result<int> run(commands::Tunnel** out = nullptr)
+  Result<int> run(engine::Tunnel** out = nullptr)
   {
     engine::CapturePipeline pipeline(pipeline_options, client, writer, clock, ids, console,
                                      [this](const std::string& line) {
                                        std::lock_guard lock(mutex);
                                        lines.push_back(line);
                                      });
-    commands::TunnelHooks hooks;
+    engine::TunnelHooks hooks;
     hooks.sleep = [this](std::chrono::milliseconds delay) {
       sleeps.push_back(delay);
       return true;
     };
     hooks.random01 = [this] { return random; };
     hooks.now = [this] { return now; };
-    commands::Tunnel tunnel(config, stream, pipeline, console, hooks);
+    engine::Tunnel tunnel(config, stream, pipeline, console, hooks);
     if (out != nullptr) {
       *out = &tunnel;
     }
