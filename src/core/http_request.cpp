@@ -2,6 +2,8 @@
 
 #include "core/http_syntax.hpp"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -114,6 +116,7 @@ HttpRequestParser::reset_for_next()
   m_body_left = 0;
   m_status = 0;
   m_reason.clear();
+  m_dropped_body_bytes = 0;
   m_chunk_state = ChunkState::size;
   m_chunk_left = 0;
   m_trailer_bytes = 0;
@@ -129,6 +132,7 @@ HttpRequestParser::fail(int status, std::string reason)
   m_state = State::error;
   m_status = status;
   m_reason = std::move(reason);
+  m_dropped_body_bytes = m_request.body.size();
   // Nothing more will be parsed: give the memory back right away.
   std::string().swap(m_buffer);
   std::string().swap(m_request.body);
@@ -203,7 +207,7 @@ HttpRequestParser::parse_head(std::string_view data, std::size_t& pos)
     if (line.empty()) {
       return finish_head();
     }
-    if (parse_header_line(line) == State::error) {
+    if (parse_field_line(line, m_request.headers, "header") == State::error) {
       return State::error;
     }
   }
@@ -249,27 +253,27 @@ HttpRequestParser::parse_request_line(std::string_view line)
 }
 
 HttpRequestParser::State
-HttpRequestParser::parse_header_line(std::string_view line)
+HttpRequestParser::parse_field_line(std::string_view line, Headers& fields, std::string_view what)
 {
   if (is_ows(line.front())) {
-    return fail(400, "obsolete header line folding");
+    return fail(400, fmt::format("obsolete {} line folding", what));
   }
   const std::size_t colon = line.find(':');
   if (colon == k_npos) {
-    return fail(400, "malformed header line");
+    return fail(400, fmt::format("malformed {} line", what));
   }
   const std::string_view name = line.substr(0, colon);
   if (!is_token(name)) {
-    return fail(400, "invalid header name");
+    return fail(400, fmt::format("invalid {} name", what));
   }
   const std::string_view value = trim_ows(line.substr(colon + 1));
   for (char c : value) {
     const auto byte = static_cast<unsigned char>(c);
     if (is_ctl(byte) && c != '\t') {
-      return fail(400, "invalid header value");
+      return fail(400, fmt::format("invalid {} value", what));
     }
   }
-  m_request.headers.emplace_back(std::string(name), std::string(value));
+  fields.emplace_back(std::string(name), std::string(value));
   return State::need_more;
 }
 
@@ -447,9 +451,13 @@ HttpRequestParser::parse_chunked(std::string_view data, std::size_t& pos)
       }
       const std::string_view line = line_before(data, pos, lf);
       pos = lf + 1;
-      // Trailer fields are read and dropped: captures keep the head as sent.
       if (line.empty()) {
         return State::complete;
+      }
+      // Kept apart from the headers (the head stays as sent), with the same checks: they
+      // are stored and shown, so a value may not carry what a header value may not.
+      if (parse_field_line(line, m_request.trailers, "trailer") == State::error) {
+        return State::error;
       }
       break;
     }

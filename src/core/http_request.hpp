@@ -16,6 +16,7 @@ struct HttpRequest
   std::string http_version; // "HTTP/1.1" / "HTTP/1.0"
   Headers headers;          // arrival order, original case, empty values kept
   std::string body;         // de-chunked when `chunked`
+  Headers trailers;         // chunked trailer fields, as headers are kept (bounded alike)
   bool chunked = false;
   bool keep_alive = true;       // from version + Connection header
   bool expect_continue = false; // HTTP/1.1 with `Expect: 100-continue`
@@ -32,7 +33,9 @@ struct HttpLimits
 // when the whole request is complete. Bytes past the request stay buffered for
 // the next one (pipelining). It refuses what RFC 9112 makes a server refuse: 400 for
 // HTTP/1.1 without Host, several Host lines, an invalid Host value or faulty framing,
-// 501 for a transfer coding other than chunked.
+// 501 for a transfer coding other than chunked. A chunked body's trailer fields are kept
+// (request().trailers), checked and bounded as header lines are. After an error,
+// request() still holds what was read of the head (no body).
 class HttpRequestParser
 {
 public:
@@ -59,6 +62,12 @@ public:
   const std::string& reason() const { return m_reason; }
   // Declared body length when known from Content-Length, else -1.
   long long content_length() const { return m_content_length; }
+  // Body bytes read of the request in progress (after de-chunking), also once an error
+  // has dropped them.
+  std::size_t body_bytes() const
+  {
+    return m_state == State::error ? m_dropped_body_bytes : m_request.body.size();
+  }
 
   // Drop the finished request, keep any pipelined bytes, start on the next one.
   void reset_for_next();
@@ -77,7 +86,9 @@ private:
   std::size_t find_line_end(std::string_view data, std::size_t pos);
   State parse_head(std::string_view data, std::size_t& pos);
   State parse_request_line(std::string_view line);
-  State parse_header_line(std::string_view line);
+  // Parse one field line into `fields` (the headers, or the trailers: `what` names them
+  // in the reason of a refusal).
+  State parse_field_line(std::string_view line, Headers& fields, std::string_view what);
   State finish_head();
   State parse_body(std::string_view data, std::size_t& pos);
   State parse_chunked(std::string_view data, std::size_t& pos);
@@ -95,6 +106,7 @@ private:
   std::size_t m_body_left = 0;  // Content-Length bytes still to read
   int m_status = 0;
   std::string m_reason;
+  std::size_t m_dropped_body_bytes = 0; // body bytes read before an error dropped them
   // chunked decoding state
   enum class ChunkState { size, data, data_crlf, trailers } m_chunk_state = ChunkState::size;
   std::size_t m_chunk_left = 0;

@@ -90,6 +90,8 @@ check_same(const Event& a, const Event& b)
   CHECK(a.chunked == b.chunked);
   CHECK(a.verdict == b.verdict);
   CHECK(a.relay_id == b.relay_id);
+  CHECK(a.trailers == b.trailers);
+  CHECK(a.rejected == b.rejected);
 }
 
 } // namespace rag::test

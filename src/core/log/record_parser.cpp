@@ -205,6 +205,30 @@ get_body(const Json& obj)
   return body;
 }
 
+// Read an event's `rejected` object: a status rag could have answered and its reason,
+// and how many body bytes were dropped when the body was not recorded.
+Result<Rejection>
+get_rejection(const Json& value)
+{
+  if (!value.is_object()) {
+    return error("field 'rejected' is not an object");
+  }
+  Rejection rejection;
+  RAG_TRY_ASSIGN(rejection.status, get_small_int(value, "status"));
+  if (rejection.status < 100 || rejection.status > 599) {
+    return error(fmt::format("rejected status {} is not an HTTP status", rejection.status));
+  }
+  RAG_TRY_ASSIGN(rejection.reason, get_string(value, "reason"));
+  if (const Json* dropped = optional(value, "body_dropped")) {
+    RAG_TRY_ASSIGN(const std::int64_t bytes, as_int(*dropped, "body_dropped"));
+    if (bytes < 0) {
+      return error("field 'body_dropped' is negative");
+    }
+    rejection.body_dropped = static_cast<std::uint64_t>(bytes);
+  }
+  return rejection;
+}
+
 Result<Event>
 parse_event(const Json& obj)
 {
@@ -238,6 +262,12 @@ parse_event(const Json& obj)
   }
   if (const Json* relay_id = optional(obj, "relay_id")) {
     RAG_TRY_ASSIGN(event.relay_id, as_string(*relay_id, "relay_id"));
+  }
+  if (optional(obj, "trailers") != nullptr) {
+    RAG_TRY_ASSIGN(event.trailers, get_headers(obj, "trailers"));
+  }
+  if (const Json* rejected = optional(obj, "rejected")) {
+    RAG_TRY_ASSIGN(event.rejected, get_rejection(*rejected));
   }
   return event;
 }

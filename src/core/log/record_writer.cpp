@@ -238,7 +238,8 @@ to_json_line(const Event& event)
 {
   std::string out;
   out.reserve(320 + event.source.size() + event.remote.size() + event.target.size() * 2 +
-              headers_size_estimate(event.headers) + event.body.size() / 3 * 4 + 8);
+              headers_size_estimate(event.headers) + event.body.size() / 3 * 4 + 8 +
+              (event.trailers.empty() ? 0 : headers_size_estimate(event.trailers) + 12));
   out.append("{\"v\":");
   append_int(out, k_record_version);
   out.append(",\"kind\":\"event\",");
@@ -287,6 +288,11 @@ to_json_line(const Event& event)
   if (event.chunked) {
     out.append(",\"chunked\":true");
   }
+  if (!event.trailers.empty()) {
+    out.push_back(',');
+    append_key(out, "trailers");
+    append_headers(out, event.trailers);
+  }
   if (!event.verdict.empty()) {
     out.push_back(',');
     append_key(out, "verdict");
@@ -296,6 +302,21 @@ to_json_line(const Event& event)
     out.push_back(',');
     append_key(out, "relay_id");
     append_string(out, event.relay_id);
+  }
+  if (event.rejected) {
+    const Rejection& rejected = *event.rejected;
+    out.append(",\"rejected\":{");
+    append_key(out, "status");
+    append_int(out, rejected.status);
+    out.push_back(',');
+    append_key(out, "reason");
+    append_string(out, rejected.reason);
+    if (rejected.body_dropped) {
+      out.push_back(',');
+      append_key(out, "body_dropped");
+      append_int(out, *rejected.body_dropped);
+    }
+    out.push_back('}');
   }
   out.push_back('}');
   return out;

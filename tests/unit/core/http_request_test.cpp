@@ -67,6 +67,7 @@ parse_both(std::string_view wire, HttpLimits limits = {})
   CHECK(whole.request.target == bytewise.request.target);
   CHECK(whole.request.headers == bytewise.request.headers);
   CHECK(whole.request.body == bytewise.request.body);
+  CHECK(whole.request.trailers == bytewise.request.trailers);
   return whole;
 }
 
@@ -187,9 +188,85 @@ TEST_CASE("http parser: chunked bodies with extensions and trailers")
   CHECK(outcome.request.body == "hello, chunked!!X");
   CHECK(outcome.head_reports == 1);
   CHECK(outcome.body_at_head == 0);
-  // Trailers are dropped, the head stays as sent.
+  // Trailers are kept apart, the head stays as sent.
   CHECK(outcome.request.headers ==
         rag::core::Headers{{"Host", "h"}, {"Transfer-Encoding", "Chunked"}});
+  CHECK(outcome.request.trailers == rag::core::Headers{{"Trailer-A", "1"}, {"Trailer-B", "2"}});
+}
+
+TEST_CASE("http parser: trailers keep order, case, duplicates and empty values")
+{
+  const std::string wire = "POST /hook HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "2\r\nok\r\n0\r\n"
+                           "x-Checksum:  sha256=abc \r\n"
+                           "X-EMPTY:\r\n"
+                           "x-checksum: again\n"
+                           "Bin-Val: \xff\xfe\r\n"
+                           "\r\n";
+  const Outcome outcome = parse_both(wire);
+  REQUIRE(outcome.state == State::complete);
+  CHECK(outcome.request.body == "ok");
+  CHECK(outcome.request.trailers.size() == 4);
+  CHECK(outcome.request.trailers[0] == rag::core::Header{"x-Checksum", "sha256=abc"});
+  CHECK(outcome.request.trailers[1] == rag::core::Header{"X-EMPTY", ""});
+  CHECK(outcome.request.trailers[2] == rag::core::Header{"x-checksum", "again"});
+  // Bytes above 0x7f are kept as they are (obs-text), as in header values; a name that is
+  // not a token is refused below.
+  CHECK(outcome.request.trailers[3].second == "\xff\xfe");
+}
+
+TEST_CASE("http parser: trailer lines a header line could not be are 400")
+{
+  const std::string head =
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n";
+  for (const std::string& trailer : {"no colon\r\n"s, " T: folded\r\n"s, "T k: v\r\n"s,
+                                     "T: a\x01b\r\n"s, "T: a\rb\r\n"s, ": v\r\n"s}) {
+    CAPTURE(trailer);
+    const Outcome outcome = parse_both(head + trailer + "\r\n");
+    CHECK(outcome.state == State::error);
+    CHECK(outcome.status == 400);
+    CHECK(outcome.reason.find("trailer") != std::string::npos);
+  }
+}
+
+TEST_CASE("http parser: many small trailer lines are bounded by the head limit too")
+{
+  HttpLimits limits;
+  limits.max_header_bytes = 256;
+  std::string trailers;
+  for (int i = 0; i < 100; ++i) {
+    trailers += "T: 1\r\n"; // 600 bytes in all, no line near the limit
+  }
+  const std::string head =
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n";
+  const Outcome outcome = parse_both(head + trailers + "\r\n", limits);
+  CHECK(outcome.state == State::error);
+  CHECK(outcome.status == 431);
+  // Just under the limit is fine, and every line is kept.
+  const Outcome fits = parse_both(head + trailers.substr(0, 240) + "\r\n", limits);
+  REQUIRE(fits.state == State::complete);
+  CHECK(fits.request.trailers.size() == 40);
+}
+
+TEST_CASE("http parser: after an error the head read so far stays, the body is counted")
+{
+  HttpLimits limits;
+  limits.max_body_bytes = 10;
+  HttpRequestParser parser(limits);
+  const std::string wire = "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "6\r\nabcdef\r\n5\r\nghijk\r\n";
+  State state = parser.feed(wire);
+  while (state == State::head_complete) {
+    state = parser.advance();
+  }
+  REQUIRE(state == State::error);
+  CHECK(parser.status() == 413);
+  CHECK(parser.request().target == "/c");
+  CHECK(parser.request().headers.size() == 2);
+  CHECK(parser.request().body.empty()); // dropped
+  CHECK(parser.body_bytes() == 6);
+  parser.reset_for_next();
+  CHECK(parser.body_bytes() == 0);
 }
 
 TEST_CASE("http parser: bad chunked framing")
@@ -565,5 +642,6 @@ TEST_CASE("http parser: every split point gives the same request")
     REQUIRE(state == State::complete);
     CHECK(parser.request().body == "abcde");
     CHECK(parser.request().headers.size() == 3);
+    CHECK(parser.request().trailers == rag::core::Headers{{"T", "1"}});
   }
 }

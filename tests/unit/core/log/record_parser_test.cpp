@@ -82,6 +82,26 @@ TEST_CASE("record_parser: rejects records it cannot trust")
   chunked.insert(chunked.size() - 1, R"(,"chunked":"yes")");
   CHECK(error_of(chunked) == "field 'chunked' is not a boolean");
 
+  const auto with = [&](std::string_view field) {
+    auto edited = line;
+    edited.insert(edited.size() - 1, field);
+    return error_of(edited);
+  };
+  CHECK(with(R"(,"trailers":{"T":"1"})") == "field 'trailers' is not an array");
+  CHECK(with(R"(,"trailers":[["T"]])") == "header 1 is not a [name, value] pair");
+  CHECK(with(R"(,"rejected":413)") == "field 'rejected' is not an object");
+  CHECK(with(R"(,"rejected":{"reason":"x"})") == "missing field 'status'");
+  CHECK(with(R"(,"rejected":{"status":"413","reason":"x"})") == "field 'status' is not an integer");
+  CHECK(with(R"(,"rejected":{"status":4130,"reason":"x"})") ==
+        "rejected status 4130 is not an HTTP status");
+  CHECK(with(R"(,"rejected":{"status":413})") == "missing field 'reason'");
+  CHECK(with(R"(,"rejected":{"status":413,"reason":"x","body_dropped":-1})") ==
+        "field 'body_dropped' is negative");
+  CHECK(with(R"(,"rejected":{"status":413,"reason":"x","body_dropped":1.5})") ==
+        "field 'body_dropped' is not an integer");
+  // Unknown fields inside `rejected` are ignored like any unknown field.
+  CHECK(with(R"(,"rejected":{"status":413,"reason":"x","later":[1]})") == "(parsed)");
+
   const auto delivery = to_json_line(sample_delivery());
   CHECK(error_of(replace_once(delivery, R"(,"response":{)", R"(,"x":{)")) ==
         "missing field 'response'");
@@ -98,7 +118,11 @@ TEST_CASE("record_parser: parse_record survives every prefix and garbage")
   auto e = sample_event();
   e.body = std::string("\0\xff", 2);
   e.headers.push_back({"X-Bin", "\xff"});
-  for (const auto& line : {to_json_line(e), to_json_line(sample_delivery())}) {
+  auto refused = sample_event();
+  refused.trailers = {{"T", "1"}};
+  refused.rejected = Rejection{431, "request header fields too large", 0};
+  for (const auto& line :
+       {to_json_line(e), to_json_line(sample_delivery()), to_json_line(refused)}) {
     for (std::size_t len = 0; len < line.size(); ++len) {
       CAPTURE(len);
       CHECK_FALSE(parse_record(std::string_view(line).substr(0, len)).ok());

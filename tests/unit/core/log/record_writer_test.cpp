@@ -183,3 +183,56 @@ TEST_CASE("record_writer: C1 and bidirectional controls are written escaped, and
   CHECK(back.body == event.body);
   CHECK(back.headers == event.headers);
 }
+
+TEST_CASE("record_writer: trailers are written after chunked, in order, and read back")
+{
+  auto e = sample_event();
+  e.chunked = true;
+  e.trailers = {{"x-Checksum", "abc"}, {"X-EMPTY", ""}, {"x-checksum", "again"}, {"T", "\xff"}};
+  e.verdict = "valid";
+  const auto line = to_json_line(e);
+  CHECK(line.find(R"(,"chunked":true,"trailers":[["x-Checksum","abc"],["X-EMPTY",""],)"
+                  R"(["x-checksum","again"],["VA==","/w==","base64"]],"verdict":"valid"})") !=
+        std::string::npos);
+  check_same(round_trip(e), e);
+  // No trailers, no field: lines of requests without trailers are as they always were.
+  CHECK(to_json_line(sample_event()).find("trailers") == std::string::npos);
+}
+
+TEST_CASE("record_writer: a refused event carries what rag answered, last")
+{
+  // A 413: the head as read, no body, and how much of it was read and dropped.
+  auto refused = sample_event();
+  refused.body.clear();
+  refused.relay_id = "r1";
+  refused.rejected = Rejection{413, "request body too large", 0};
+  const auto line = to_json_line(refused);
+  CHECK(line.find(R"("body":"","body_size":0,)") != std::string::npos);
+  CHECK(line.ends_with(R"(,"relay_id":"r1","rejected":{"status":413,)"
+                       R"("reason":"request body too large","body_dropped":0}})"));
+  check_same(round_trip(refused), refused);
+
+  // A request nothing could be read of: empty method, target and version, still a record.
+  Event unreadable;
+  unreadable.id = "evt_0003";
+  unreadable.time_us = 1;
+  unreadable.source = "listen:127.0.0.1:7777";
+  unreadable.remote = "127.0.0.1:50001";
+  unreadable.rejected = Rejection{400, "invalid method", 12};
+  CHECK(to_json_line(unreadable) ==
+        R"({"v":1,"kind":"event","id":"evt_0003","time":"1970-01-01T00:00:00.000001Z",)"
+        R"("source":"listen:127.0.0.1:7777","remote":"127.0.0.1:50001","method":"","target":"",)"
+        R"("http_version":"","headers":[],"body":"","body_size":0,)"
+        R"("body_sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",)"
+        R"("rejected":{"status":400,"reason":"invalid method","body_dropped":12}})");
+  check_same(round_trip(unreadable), unreadable);
+
+  // A 401 of --reject-invalid keeps its body: no body_dropped.
+  auto unsigned_event = sample_event();
+  unsigned_event.verdict = "invalid: signature mismatch";
+  unsigned_event.rejected = Rejection{401, "signature invalid: signature mismatch", std::nullopt};
+  CHECK(to_json_line(unsigned_event)
+            .ends_with(
+                R"("rejected":{"status":401,"reason":"signature invalid: signature mismatch"}})"));
+  check_same(round_trip(unsigned_event), unsigned_event);
+}
