@@ -74,9 +74,21 @@ run_listen(const ListenOptions& options, engine::Console& console)
     return response;
   };
 
-  auto on_reject = [&](int status, const std::string& reason, const net::Peer& peer) {
-    console.err(
-        fmt::format("rag: rejected a request from {} with {}: {}", peer.remote, status, reason));
+  // A request the server refused is an event too (with what was read of it), so that the
+  // log says what its sender was answered; it is in the log before the answer is written.
+  auto on_reject = [&](const net::Rejection& rejection, const net::Peer& peer) {
+    console.err(fmt::format("rag: rejected a request from {} with {}: {}", peer.remote,
+                            rejection.status, rejection.reason));
+    if (!rejection.refused) {
+      return; // a handler failure: the request was the pipeline's, which logged it or not
+    }
+    engine::CaptureOrigin origin;
+    origin.source = source;
+    origin.remote = peer.remote;
+    core::HttpRequest request = rejection.request;
+    pipeline.record_refused(std::move(request), origin,
+                            core::Rejection{rejection.status, rejection.reason,
+                                            static_cast<std::uint64_t>(rejection.body_bytes)});
   };
 
   console.err(fmt::format("Ready! Capturing on {} (log: {}). Press Ctrl-C to stop.", server->url(),

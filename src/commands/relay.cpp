@@ -640,9 +640,10 @@ run_relay(const RelayOptions& options, engine::Console& console)
   auto handler = [&relay](core::HttpRequest&& request, const net::Peer& peer) {
     return relay.handle(std::move(request), peer);
   };
-  auto on_reject = [&console](int status, const std::string& reason, const net::Peer& peer) {
-    console.err(
-        fmt::format("rag: rejected a request from {} with {}: {}", peer.remote, status, reason));
+  // The relay keeps no event log: a refused request is only reported.
+  auto on_reject = [&console](const net::Rejection& rejection, const net::Peer& peer) {
+    console.err(fmt::format("rag: rejected a request from {} with {}: {}", peer.remote,
+                            rejection.status, rejection.reason));
   };
 
   console.err(fmt::format("Ready! Relaying on {} (channels at {}/CHANNEL; a new one: "

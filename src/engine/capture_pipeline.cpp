@@ -91,6 +91,13 @@ primary_response(PrimaryOutcome&& outcome)
   return response;
 }
 
+// The reason a request that failed verification is refused with (the 401's error).
+std::string
+rejection_reason(const core::Event& event)
+{
+  return "signature " + event.verdict;
+}
+
 FanoutOptions
 fanout_options(const PipelineOptions& options)
 {
@@ -125,6 +132,11 @@ event_line(const core::Event& event, bool color)
         event.verdict == "valid" ? util::Color::green : util::Color::red;
     line += "  " +
             util::colorize("signature " + core::terminal_line(event.verdict), verdict_color, color);
+  }
+  if (event.rejected) {
+    line += "  " + util::colorize(fmt::format("refused {} {}", event.rejected->status,
+                                              core::terminal_line(event.rejected->reason)),
+                                  util::Color::red, color);
   }
   return line;
 }
@@ -214,16 +226,10 @@ CapturePipeline::capture(core::HttpRequest&& request, const CaptureOrigin& origi
   return commit(prepare(std::move(request), origin), origin);
 }
 
-CapturePipeline::Prepared
-CapturePipeline::prepare(core::HttpRequest&& request, const CaptureOrigin& origin)
+core::Event
+CapturePipeline::new_event(core::HttpRequest&& request, const CaptureOrigin& origin)
 {
-  Prepared prepared;
-  prepared.decision =
-      core::route_request(m_options.routing, request.method, request.target, request.headers);
-  prepared.policy = m_options.respond ? *m_options.respond
-                                      : prepared.decision.respond.value_or(core::RespondPolicy{});
-
-  core::Event& event = prepared.event;
+  core::Event event;
   event.time_us = m_clock.now_us();
   event.id = m_ids.next("evt", event.time_us);
   event.source = origin.source;
@@ -233,8 +239,23 @@ CapturePipeline::prepare(core::HttpRequest&& request, const CaptureOrigin& origi
   event.http_version = std::move(request.http_version);
   event.headers = std::move(request.headers);
   event.body = std::move(request.body);
+  event.trailers = std::move(request.trailers);
   event.chunked = request.chunked;
   event.relay_id = origin.relay_id;
+  return event;
+}
+
+CapturePipeline::Prepared
+CapturePipeline::prepare(core::HttpRequest&& request, const CaptureOrigin& origin)
+{
+  Prepared prepared;
+  prepared.decision =
+      core::route_request(m_options.routing, request.method, request.target, request.headers);
+  prepared.policy = m_options.respond ? *m_options.respond
+                                      : prepared.decision.respond.value_or(core::RespondPolicy{});
+
+  prepared.event = new_event(std::move(request), origin);
+  core::Event& event = prepared.event;
   // Verification always runs on the body bytes exactly as received.
   const auto& specs =
       prepared.decision.verify.empty() ? m_options.verify : prepared.decision.verify;
@@ -243,6 +264,9 @@ CapturePipeline::prepare(core::HttpRequest&& request, const CaptureOrigin& origi
     const core::Verdict verdict = core::verify_any(specs, event.headers, event.body, now_us);
     event.verdict = verdict.text();
     prepared.rejected = m_options.reject_invalid && !verdict.is_valid();
+    if (prepared.rejected) {
+      event.rejected = core::Rejection{401, rejection_reason(event), std::nullopt};
+    }
   }
   prepared.line = core::to_json_line(event);
   prepared.shown = m_options.json ? prepared.line : event_line(event, m_options.color);
@@ -286,7 +310,7 @@ CapturePipeline::commit(Prepared&& prepared, const CaptureOrigin& origin)
         SenderResponse{401,
                        {{"Rag-Event-Id", event.id}, {"Content-Type", "application/json"}},
                        fmt::format(R"({{"error":"{}","id":"{}"}})",
-                                   core::json_escape("signature " + event.verdict), event.id)};
+                                   core::json_escape(rejection_reason(event)), event.id)};
     return captured;
   }
   if (prepared.decision.destinations.empty()) {
@@ -311,6 +335,27 @@ CapturePipeline::forward(CapturedRequest&& captured)
     return PendingResponse(own_response(captured.policy.status, captured.event_id));
   }
   return PendingResponse(std::move(primary));
+}
+
+bool
+CapturePipeline::record_refused(core::HttpRequest&& request, const CaptureOrigin& origin,
+                                core::Rejection rejection)
+{
+  // The body is never recorded: it is incomplete, and up to --max-body of it.
+  if (!rejection.body_dropped) {
+    rejection.body_dropped = request.body.size();
+  }
+  request.body.clear();
+  request.trailers.clear();
+  core::Event event = new_event(std::move(request), origin);
+  event.rejected = std::move(rejection);
+  const std::string line = core::to_json_line(event);
+  if (auto written = m_log.append(line); !written) {
+    m_console.error(written.error());
+    return false;
+  }
+  print_line(m_options.json ? line : event_line(event, m_options.color));
+  return true;
 }
 
 bool

@@ -135,6 +135,13 @@ public:
   // the primary's first attempt runs on the calling thread.
   PendingResponse forward(CapturedRequest&& captured);
 
+  // Log a request refused before it was whole (faulty framing, too large, too slow): an
+  // event with what was read of it (`request`, whose body is ignored: none is recorded)
+  // and `rejection`, what its sender was answered, shown like any event. Nothing is
+  // forwarded. Return false (reported on stderr) when the log could not be written.
+  bool record_refused(core::HttpRequest&& request, const CaptureOrigin& origin,
+                      core::Rejection rejection);
+
   // Wait until fewer than `max_pending` deliveries are queued or running, or `limit`
   // passed; return true when there is room.
   bool wait_for_capacity(std::size_t max_pending, std::chrono::milliseconds limit);
@@ -158,6 +165,8 @@ private:
     core::RespondPolicy policy;
     bool rejected = false; // failed verification with reject_invalid
   };
+  // The event of `request` as captured now from `origin`: new id, time, the request.
+  core::Event new_event(core::HttpRequest&& request, const CaptureOrigin& origin);
   Prepared prepare(core::HttpRequest&& request, const CaptureOrigin& origin);
   bool log_event(const Prepared& prepared);
   CapturedRequest commit(Prepared&& prepared, const CaptureOrigin& origin);
@@ -181,7 +190,7 @@ private:
 };
 
 // Return the terminal line shown for a captured event: local time, method, target,
-// size, short id and the signature verdict when there is one.
+// size, short id, the signature verdict when there is one and what rag refused it with.
 std::string event_line(const core::Event& event, bool color);
 
 } // namespace rag::engine

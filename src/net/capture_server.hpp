@@ -68,6 +68,21 @@ struct Peer
   std::string local;
 };
 
+// A request the server answered itself instead of with the handler's response.
+struct Rejection
+{
+  int status = 0;     // what the peer was answered: 400, 408, 413, 431, 501, 505 or 500
+  std::string reason; // the reason sent in the answer's body
+  // True when the request never reached the handler (a parse error or a timeout);
+  // false for a handler that failed (500) after it had the request.
+  bool refused = true;
+  // When refused: what had been read of the request, never its body. Method, target and
+  // version are set once the request line was read, and headers are those read before
+  // the refusal (so at most the head limit of bytes); all empty when nothing could be read.
+  core::HttpRequest request;
+  std::size_t body_bytes = 0; // when refused: body bytes read (de-chunked) and dropped
+};
+
 // A byte-exact HTTP/1.x server built for capture: one thread per connection
 // (idle keep-alive clients never starve new ones), TCP_NODELAY, backlog 511,
 // SO_REUSEADDR without SO_REUSEPORT (a busy port is an error, never shared),
@@ -76,10 +91,10 @@ class CaptureServer
 {
 public:
   using Handler = std::function<HttpResponse(core::HttpRequest&&, const Peer&)>;
-  // Told (status, reason, peer) about requests answered without the handler's
-  // response: parse errors (400/413/431/501/505), head/body timeouts (408) and
-  // handler failures (500). Called on connection threads, concurrently.
-  using RejectFn = std::function<void(int, const std::string&, const Peer&)>;
+  // Told about requests answered without the handler's response: parse errors
+  // (400/413/431/501/505), head/body timeouts (408) and handler failures (500), before
+  // the answer is written. Called on connection threads, concurrently.
+  using RejectFn = std::function<void(const Rejection&, const Peer&)>;
 
   // Bind and listen; a bad address or a port in use is an Error naming it.
   static Result<std::unique_ptr<CaptureServer>> bind(const ServerOptions& options);

@@ -262,8 +262,13 @@ private:
   bool write_response(const HttpResponse& response, bool head_method, bool keep_alive, bool http10);
   void write_stream(const HttpResponse& response, bool head_method, bool http10);
   void after_send(HttpResponse& response);
+  // Tell the observer, answer `status` with `reason` and close: a request refused
+  // before it reached the handler.
   void reject(int status, const std::string& reason);
-  void report(int status, const std::string& reason);
+  // Tell the observer about a request answered without the handler's response.
+  void report(Rejection&& rejection);
+  // Tell the observer that the handler failed (500).
+  void report_failure(const std::string& reason);
   void linger();
 
   std::shared_ptr<ServerShared> m_shared;
@@ -296,14 +301,14 @@ Connection::serve()
     try {
       response = shared.handler(std::move(request), m_peer);
       if (response.status < 100 || response.status > 999) {
-        report(500, fmt::format("handler returned invalid status {}", response.status));
+        report_failure(fmt::format("handler returned invalid status {}", response.status));
         response = json_error(500, "internal server error");
       }
     } catch (const std::exception& e) {
-      report(500, fmt::format("handler failed: {}", e.what()));
+      report_failure(fmt::format("handler failed: {}", e.what()));
       response = json_error(500, "internal server error");
     } catch (...) {
-      report(500, "handler failed");
+      report_failure("handler failed");
       response = json_error(500, "internal server error");
     }
     if (response.stream) {
@@ -433,9 +438,9 @@ Connection::after_send(HttpResponse& response)
   try {
     response.after_send.run();
   } catch (const std::exception& e) {
-    report(500, fmt::format("after-send work failed: {}", e.what()));
+    report_failure(fmt::format("after-send work failed: {}", e.what()));
   } catch (...) {
-    report(500, "after-send work failed");
+    report_failure("after-send work failed");
   }
 }
 
@@ -482,10 +487,10 @@ Connection::write_stream(const HttpResponse& response, bool head_method, bool ht
   try {
     response.stream(writer);
   } catch (const std::exception& e) {
-    report(500, fmt::format("stream failed: {}", e.what()));
+    report_failure(fmt::format("stream failed: {}", e.what()));
     return; // the body is cut short; closing tells the peer
   } catch (...) {
-    report(500, "stream failed");
+    report_failure("stream failed");
     return;
   }
   writer.finish();
@@ -494,24 +499,52 @@ Connection::write_stream(const HttpResponse& response, bool head_method, bool ht
 void
 Connection::reject(int status, const std::string& reason)
 {
-  // Reported first, so the observer has heard of it by the time the peer reads the answer.
-  report(status, reason);
+  // Reported first, so the observer has heard of it (a listener has logged it) by the
+  // time the peer reads the answer.
+  if (m_shared->on_reject) {
+    Rejection rejection;
+    rejection.status = status;
+    rejection.reason = reason;
+    // The head as far as it was read: the parser bounds it by the head limit, and the
+    // body (up to --max-body) is not passed on.
+    const core::HttpRequest& partial = m_parser.request();
+    rejection.request.method = partial.method;
+    rejection.request.target = partial.target;
+    rejection.request.http_version = partial.http_version;
+    rejection.request.headers = partial.headers;
+    rejection.request.chunked = partial.chunked;
+    rejection.body_bytes = m_parser.body_bytes();
+    report(std::move(rejection));
+  }
   if (write_response(json_error(status, reason), false, false, false)) {
     linger();
   }
 }
 
 void
-Connection::report(int status, const std::string& reason)
+Connection::report(Rejection&& rejection)
 {
   if (!m_shared->on_reject) {
     return;
   }
   try {
-    m_shared->on_reject(status, reason, m_peer);
+    m_shared->on_reject(rejection, m_peer);
   } catch (...) {
     // A failing observer must not take the connection thread (or the process) down.
   }
+}
+
+void
+Connection::report_failure(const std::string& reason)
+{
+  if (!m_shared->on_reject) {
+    return;
+  }
+  Rejection rejection;
+  rejection.status = 500;
+  rejection.reason = reason;
+  rejection.refused = false;
+  report(std::move(rejection));
 }
 
 void

@@ -203,6 +203,68 @@ TEST_CASE("capture pipeline: --reject-invalid answers 401 and forwards nothing")
   const auto events = rig.events();
   REQUIRE(events.size() == 1);
   CHECK(events[0].verdict == "invalid: no signature header");
+  // The event says what its sender was answered, and keeps its body.
+  REQUIRE(events[0].rejected.has_value());
+  CHECK(events[0].rejected->status == 401);
+  CHECK(events[0].rejected->reason == "signature invalid: no signature header");
+  CHECK_FALSE(events[0].rejected->body_dropped.has_value());
+  CHECK(events[0].body == R"({"a":1})");
+  CHECK(answer.body.find("signature invalid: no signature header") != std::string::npos);
+}
+
+TEST_CASE("capture pipeline: a refused request is logged with what was read, forwarded nowhere")
+{
+  Rig rig;
+  auto pipeline = rig.make(forwarding_to("http://up:3000"));
+  core::HttpRequest partial = request("/big");
+  partial.body = "never recorded";
+  partial.trailers = {{"T", "1"}};
+  CHECK(pipeline.record_refused(std::move(partial), origin(),
+                                core::Rejection{413, "request body too large", 4096}));
+  // Nothing of the head could be read: still a record, with what is known.
+  CHECK(pipeline.record_refused(core::HttpRequest{}, origin(),
+                                core::Rejection{400, "invalid method", std::nullopt}));
+  CHECK(pipeline.drain(5s) == 0);
+  CHECK(rig.client.sent().empty());
+  CHECK(rig.log.deliveries().empty());
+
+  const auto events = rig.events();
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].target == "/big");
+  CHECK(events[0].headers == request().headers);
+  CHECK(events[0].source == "tunnel:https://relay.test/c");
+  CHECK(events[0].remote == "198.51.100.4:999");
+  CHECK(events[0].body.empty());
+  CHECK(events[0].trailers.empty());
+  CHECK(events[0].rejected == core::Rejection{413, "request body too large", 4096});
+  CHECK(events[1].method.empty());
+  CHECK(events[1].target.empty());
+  CHECK(events[1].remote == "198.51.100.4:999");
+  // The body not kept is said so, with the bytes the request had (none).
+  CHECK(events[1].rejected == core::Rejection{400, "invalid method", 0});
+  CHECK(events[0].id < events[1].id);
+  REQUIRE(rig.lines.size() == 2);
+  CHECK(rig.lines[0].find("POST /big") != std::string::npos);
+  CHECK(rig.lines[0].find("refused 413 request body too large") != std::string::npos);
+}
+
+TEST_CASE("capture pipeline: trailers go into the log but not to the targets")
+{
+  Rig rig;
+  auto options = forwarding_to("http://up:3000");
+  options.respond = core::RespondPolicy{false, 202};
+  auto pipeline = rig.make(options);
+  core::HttpRequest chunked = request();
+  chunked.chunked = true;
+  chunked.trailers = {{"X-Checksum", "abc"}, {"x-checksum", "again"}};
+  CHECK(pipeline.handle(std::move(chunked), origin()).status == 202);
+  CHECK(pipeline.drain(5s) == 0);
+  const auto events = rig.events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].trailers == core::Headers{{"X-Checksum", "abc"}, {"x-checksum", "again"}});
+  REQUIRE(rig.client.sent().size() == 1);
+  CHECK(header(rig.client.sent()[0].headers, "X-Checksum") == "<missing>");
+  CHECK(header(rig.client.sent()[0].headers, "x-checksum") == "<missing>");
 }
 
 TEST_CASE("capture pipeline: a primary called before the log failed: 500, no other target")

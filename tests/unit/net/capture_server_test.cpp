@@ -29,6 +29,7 @@ using rag::core::HttpRequest;
 using rag::net::CaptureServer;
 using rag::net::HttpResponse;
 using rag::net::Peer;
+using rag::net::Rejection;
 using rag::net::ServerOptions;
 
 namespace {
@@ -293,12 +294,14 @@ struct Rejections
 {
   std::mutex mutex;
   std::vector<std::pair<int, std::string>> seen;
+  std::vector<Rejection> full;
 
   CaptureServer::RejectFn fn()
   {
-    return [this](int status, const std::string& reason, const Peer&) {
+    return [this](const Rejection& rejection, const Peer&) {
       std::lock_guard lock(mutex);
-      seen.emplace_back(status, reason);
+      seen.emplace_back(rejection.status, rejection.reason);
+      full.push_back(rejection);
     };
   }
 
@@ -307,7 +310,23 @@ struct Rejections
     std::lock_guard lock(mutex);
     return seen;
   }
+
+  std::vector<Rejection> get_full()
+  {
+    std::lock_guard lock(mutex);
+    return full;
+  }
 };
+
+// Loopback options with a 100-byte body and a 1 KiB head limit.
+ServerOptions
+small_limits()
+{
+  ServerOptions options = loopback_options();
+  options.limits.max_body_bytes = 100;
+  options.limits.max_header_bytes = 1024;
+  return options;
+}
 
 std::string
 simple_get(const std::string& target)
@@ -485,10 +504,7 @@ TEST_CASE("capture server: 413 and 431 are answered and the server keeps serving
 {
   Captured captured;
   Rejections rejections;
-  ServerOptions options = loopback_options();
-  options.limits.max_body_bytes = 100;
-  options.limits.max_header_bytes = 1024;
-  TestServer server(captured.handler(), options, rejections.fn());
+  TestServer server(captured.handler(), small_limits(), rejections.fn());
 
   {
     Client client(server.port());
@@ -532,6 +548,54 @@ TEST_CASE("capture server: 413 and 431 are answered and the server keeps serving
   CHECK(seen[1].first == 413);
   CHECK(seen[2] == std::pair<int, std::string>(431, "request header fields too large"));
   CHECK(seen[3].first == 505);
+}
+
+TEST_CASE("capture server: a refused request is reported with what was read of it, no body")
+{
+  Captured captured;
+  Rejections rejections;
+  TestServer server(captured.handler(), small_limits(), rejections.fn());
+
+  const auto refuse = [&](const std::string& bytes, int status) {
+    Client client(server.port());
+    client.try_send(bytes);
+    CHECK(client.read_response().status == status);
+  };
+  // Content-Length over the limit: refused before a body byte is read.
+  refuse("POST /big?a=1 HTTP/1.1\r\nHost: t\r\nX-Case: Kept\r\nContent-Length: 101\r\n\r\n" +
+             std::string(101, 'x'),
+         413);
+  // Chunked over the limit: 64 bytes were read and dropped.
+  refuse("POST /chunks HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" +
+             std::string(64, 'x') + "\r\n40\r\n" + std::string(64, 'y') + "\r\n",
+         413);
+  // A head over the limit: the request line and the headers before the long one.
+  refuse("GET /long HTTP/1.1\r\nHost: t\r\nX-Long: " + std::string(4096, 'h'), 431);
+  // Nothing readable at all.
+  refuse("\x16\x03\x01 garbage\r\n\r\n", 400);
+
+  const auto seen = rejections.get_full();
+  REQUIRE(seen.size() == 4);
+  for (const Rejection& rejection : seen) {
+    CHECK(rejection.refused);
+    CHECK(rejection.request.body.empty());
+  }
+  CHECK(seen[0].request.method == "POST");
+  CHECK(seen[0].request.target == "/big?a=1");
+  CHECK(seen[0].request.http_version == "HTTP/1.1");
+  CHECK(seen[0].request.headers ==
+        Headers{{"Host", "t"}, {"X-Case", "Kept"}, {"Content-Length", "101"}});
+  CHECK(seen[0].body_bytes == 0);
+  CHECK(seen[1].request.target == "/chunks");
+  CHECK(seen[1].request.chunked);
+  CHECK(seen[1].body_bytes == 64);
+  CHECK(seen[2].status == 431);
+  CHECK(seen[2].request.target == "/long");
+  CHECK(seen[2].request.headers == Headers{{"Host", "t"}});
+  CHECK(seen[3].request.method.empty());
+  CHECK(seen[3].request.target.empty());
+  CHECK(seen[3].request.headers.empty());
+  CHECK(captured.count() == 0);
 }
 
 TEST_CASE("capture server: RFC 9112 refusals (Host, transfer codings) are answered and closed")
@@ -636,6 +700,8 @@ TEST_CASE("capture server: a throwing handler gives 500 and the server lives on"
   const auto seen = rejections.get();
   REQUIRE(seen.size() == 1);
   CHECK(seen[0] == std::pair<int, std::string>(500, "handler failed: boom"));
+  // The handler had the request: not a refusal.
+  CHECK_FALSE(rejections.get_full()[0].refused);
 }
 
 TEST_CASE("capture server: 40 idle keep-alive connections do not starve a new one")
@@ -777,6 +843,10 @@ TEST_CASE("capture server: a body dripped a byte at a time is dropped once it fa
   const auto seen = rejections.get();
   REQUIRE(seen.size() == 1);
   CHECK(seen[0] == std::pair<int, std::string>(408, "request body too slow"));
+  const Rejection slow = rejections.get_full()[0];
+  CHECK(slow.request.target == "/slow");
+  CHECK(slow.body_bytes > 0);
+  CHECK(slow.body_bytes < 100);
   CHECK(captured.count() == 0);
 }
 
