@@ -54,7 +54,7 @@ complete -c rag -n '__fish_seen_subcommand_from inspect' -l method -x -d 'Only t
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l path -x -d 'Only targets whose path matches GLOB'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l header -x -d 'Only events with this header'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l grep -x -d 'Only events whose target, headers or body contain TEXT'
-complete -c rag -n '__fish_seen_subcommand_from inspect' -l status -x -d 'Only events whose latest delivery had STATUS: 200, 4xx or failed'
+complete -c rag -n '__fish_seen_subcommand_from inspect' -l status -x -d 'Only events whose latest delivery, or rag\'s refusal, had STATUS: 200, 4xx or failed'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -s f -l follow -d 'Keep printing new events as they are captured'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l json -d 'Print records as JSON Lines'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l body -d 'Print only the raw body bytes'
@@ -73,7 +73,7 @@ complete -c rag -n '__fish_seen_subcommand_from replay' -l method -x -d 'Only th
 complete -c rag -n '__fish_seen_subcommand_from replay' -l path -x -d 'Only targets whose path matches GLOB'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l header -x -d 'Only events with this header'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l grep -x -d 'Only events whose target, headers or body contain TEXT'
-complete -c rag -n '__fish_seen_subcommand_from replay' -l status -x -d 'Only events whose latest delivery had STATUS: 200, 4xx or failed'
+complete -c rag -n '__fish_seen_subcommand_from replay' -l status -x -d 'Only events whose latest delivery, or rag\'s refusal, had STATUS: 200, 4xx or failed'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l to -x -d 'Send to this target instead of the original ones'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l set-header -x -d 'Replace every header NAME with this one, or add it'
 complete -c rag -n '__fish_seen_subcommand_from replay' -l resign -x -a 'github= stripe= standard= svix= shopify= slack= hmac:' -d 'Recompute the provider\'s signature for the exact body with a fresh timestamp'
@@ -131,7 +131,7 @@ complete -c rag -n '__fish_seen_subcommand_from export' -l method -x -d 'Only th
 complete -c rag -n '__fish_seen_subcommand_from export' -l path -x -d 'Only targets whose path matches GLOB'
 complete -c rag -n '__fish_seen_subcommand_from export' -l header -x -d 'Only events with this header'
 complete -c rag -n '__fish_seen_subcommand_from export' -l grep -x -d 'Only events whose target, headers or body contain TEXT'
-complete -c rag -n '__fish_seen_subcommand_from export' -l status -x -d 'Only events whose latest delivery had STATUS: 200, 4xx or failed'
+complete -c rag -n '__fish_seen_subcommand_from export' -l status -x -d 'Only events whose latest delivery, or rag\'s refusal, had STATUS: 200, 4xx or failed'
 complete -c rag -n '__fish_seen_subcommand_from export' -l log -r -F -d 'Event log file'
 
 # rag import

@@ -23,13 +23,15 @@ Formats:
   jsonl  (default) the selected event lines and their delivery lines, byte for byte as
          they are in the log, in log order: `rag import` reads them back.
   har    HAR 1.2: one entry per event; the request as captured, the response of its
-         primary target (latest attempt; status 0 with _error when there was none).
+         primary target (latest attempt; status 0 with _error when there was none; for
+         a request rag refused, rag's answer, with _rag_rejected).
          Bodies that are not UTF-8 are base64 with "encoding": "base64" (on postData
          also "_encoding", as HAR defines encoding for responses only). _rag_* fields
          keep what HAR cannot say (raw target, event id), so import is byte-exact.
   curl   `#!/usr/bin/env bash` with one curl command per event (the request of
          `rag inspect --curl`). With -o FILE, bodies that are binary or big are written
          to FILE.d/ID.bin and sent with --data-binary @file; on stdout they are printf'd.
+         Requests rag refused before they were whole are left out (no body recorded).
 
 Events are selected like `rag inspect` (every matching event unless --last) and written
 oldest first. -o writes a new file (mode 0600, 0700 for curl) in one rename.)";
@@ -71,8 +73,9 @@ add_export(CLI::App& app)
   sub->add_option("--grep", options->filter.grep,
                   "Only events whose target, headers or body contain TEXT")
       ->option_text("TEXT");
-  sub->add_option("--status", options->filter.status,
-                  "Only events whose latest delivery had STATUS: 200, 4xx or failed")
+  sub->add_option(
+         "--status", options->filter.status,
+         "Only events whose latest delivery, or rag's refusal, had STATUS: 200, 4xx or failed")
       ->option_text("STATUS");
   add_log_option(*sub, *log);
 

@@ -32,8 +32,10 @@ constexpr const char* k_inspect_examples = R"(Examples:
 Times: --since/--until take an age (30s, 10m, 2h, 7d) or a time (2026-11-26T14:30:00Z,
 2026-11-26 14:30, 14:30 today). --path is a glob where * also matches '/'.
 Without an ID, --body, --headers, --curl and --verify use the newest event matching the
-filters. --verify prints one line per PROVIDER=SECRET ("github: valid", "stripe: invalid:
-timestamp outside tolerance") and exits 0 only when every one is valid.)";
+filters. A request rag refused shows what its sender was answered ("413 refused" in
+STATUS; --status matches that answer too). --verify prints one line per PROVIDER=SECRET
+("github: valid", "stripe: invalid: timestamp outside tolerance") and exits 0 only when
+every one is valid.)";
 
 } // namespace
 
@@ -66,8 +68,9 @@ add_inspect(CLI::App& app)
       ->allow_extra_args(false);
   sub->add_option("--grep", options->grep, "Only events whose target, headers or body contain TEXT")
       ->option_text("TEXT");
-  sub->add_option("--status", options->status,
-                  "Only events whose latest delivery had STATUS: 200, 4xx or failed")
+  sub->add_option(
+         "--status", options->status,
+         "Only events whose latest delivery, or rag's refusal, had STATUS: 200, 4xx or failed")
       ->option_text("STATUS");
   // Conflicting output flags are rejected by run_inspect with one clear message
   // (CLI11's excludes() would clutter every line of --help).

@@ -32,7 +32,9 @@ values (documented in docs/config.md), e.g.:
   {"forward_to": ["3000"],
    "routes": [{"path": "/github", "headers": {"X-GitHub-Event": "push"}, "to": ["3001"]},
               {"glob": "/shops/*/orders", "method": "POST", "to": ["3002"], "respond": 202}]}
-Every request is written to the event log before its sender gets an answer.
+Every request is written to the event log before its sender gets an answer, also one rag
+refuses (413, 431, 400, 501, 408: logged with what was read of it, no body, and the answer).
+Trailer fields of a chunked request are logged, not forwarded.
 Stop with Ctrl-C. Look at what was captured with `rag inspect`.)";
 
 struct ListenArgs

@@ -42,9 +42,11 @@ captured (hop-by-hop headers dropped, Host set to the target, X-Forwarded-* adde
 test --verify makes); one that carries none is re-signed when a single --resign was given,
 else sent as captured with a warning. --dry-run shows what each event is re-signed with.
 An event is skipped with a warning naming it, and the others are still replayed, when it
-has no original target (never delivered, and no --to) or when its signature failed
+has no original target (never delivered, and no --to), when its signature failed
 verification at capture (the requests --reject-invalid refuses; --include-rejected sends
-them too).
+them too), or when rag refused it before it was whole (413, 431, 400, 501, 408: its body
+is not in the log).
+Trailer fields of a chunked request are recorded but never sent.
 --concurrency N runs up to N deliveries at once, so with N > 1 a target may receive
 events out of order; --concurrency 1 keeps the order. Every attempt is recorded as a
 delivery with "replay": true (see `rag inspect ID`).
@@ -136,8 +138,9 @@ add_replay(CLI::App& app)
   sub->add_option("--grep", args->filter.grep,
                   "Only events whose target, headers or body contain TEXT")
       ->option_text("TEXT");
-  sub->add_option("--status", args->filter.status,
-                  "Only events whose latest delivery had STATUS: 200, 4xx or failed")
+  sub->add_option(
+         "--status", args->filter.status,
+         "Only events whose latest delivery, or rag's refusal, had STATUS: 200, 4xx or failed")
       ->option_text("STATUS");
   sub->add_option("--to", args->to, "Send to this target instead of the original ones (repeatable)")
       ->option_text("URL")

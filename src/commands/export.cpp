@@ -60,6 +60,25 @@ select_events(const core::EventLogReader& reader, const core::EventFilter& filte
   return selected;
 }
 
+// Leave out of a curl script the requests rag refused before they were whole: their
+// body is not in the log, so a command would send something else. Each is named.
+void
+drop_unsendable(std::vector<Selected>& selected, engine::Console& console)
+{
+  const auto unsendable = [&](const Selected& chosen) {
+    const auto& rejected = chosen.event.rejected;
+    if (!rejected || !rejected->body_dropped) {
+      return false;
+    }
+    console.warning(fmt::format("{} left out: rag refused it with {} ({}) and did not record "
+                                "its body",
+                                core::terminal_line(chosen.event.id), rejected->status,
+                                core::terminal_line(rejected->reason)));
+    return true;
+  };
+  selected.erase(std::remove_if(selected.begin(), selected.end(), unsendable), selected.end());
+}
+
 // Where the export goes: the console's data stream, or a temp file beside `path` that
 // replaces it only once everything was written (so a failed export never leaves half a
 // file).
@@ -350,6 +369,9 @@ run_export(const ExportOptions& options, engine::Console& console)
   RAG_TRY_ASSIGN(
       std::vector<Selected> selected,
       select_events(reader, filter, static_cast<std::size_t>(options.last), options.format));
+  if (options.format == ExportFormat::curl) {
+    drop_unsendable(selected, console);
+  }
 
   const mode_t mode = options.format == ExportFormat::curl ? 0700 : 0600;
   std::optional<Sink> opened;

@@ -416,7 +416,9 @@ private:
     if (!m_filter.matches_event(event)) {
       return;
     }
-    if (!m_filter.has_status()) {
+    // A refused event gets no deliveries: --status judges what its sender was answered.
+    if (!m_filter.has_status() ||
+        m_filter.matches_status({}, core::EventFilter::refused_status(event))) {
       show(event, core::DeliverySummary{}, {});
       return;
     }
@@ -445,7 +447,8 @@ private:
     }
     it->second.summary.add_newer(delivery);
     it->second.deliveries.push_back(std::move(delivery));
-    if (!m_filter.matches_status(it->second.summary)) {
+    if (!m_filter.matches_status(it->second.summary,
+                                 core::EventFilter::refused_status(it->second.event))) {
       return;
     }
     Pending pending = std::move(it->second);

@@ -109,7 +109,8 @@ run_stats(const LogOptions& options, engine::Console& console)
     };
     row("log", core::terminal_line(options.log_path));
     row("size", fmt::format("{} ({} bytes)", util::human_size(stats.size), stats.size));
-    row("events", std::to_string(stats.events));
+    row("events", stats.refused > 0 ? fmt::format("{} ({} refused)", stats.events, stats.refused)
+                                    : std::to_string(stats.events));
     row("deliveries", stats.replays > 0 ? fmt::format("{} ({})", stats.deliveries,
                                                       count_of(stats.replays, "replay", "replays"))
                                         : std::to_string(stats.deliveries));

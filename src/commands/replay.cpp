@@ -39,8 +39,9 @@
 //    never a body.
 // 2. Send. The log is read again from the first selected offset; each selected line
 //    is parsed and turned into one delivery per target, handed to the engine's Fanout.
-//    An event that cannot or must not be replayed (no original target and no --to, or
-//    a signature verdict --reject-invalid refuses) is skipped with a warning naming it;
+//    An event that cannot or must not be replayed (no original target and no --to, a
+//    signature verdict --reject-invalid refuses, or a request rag refused before it was
+//    whole, whose body is not in the log) is skipped with a warning naming it;
 //    the others still go out, and the exit code is 1.
 //    Backpressure (Fanout::wait_for_capacity) keeps at most --concurrency deliveries
 //    queued or running, so memory stays flat however big the log; --rate spaces the
@@ -527,9 +528,21 @@ send_all(const ReplayOptions& options, const core::EventLogReader& reader,
 std::string
 skip_reason(const core::Event& event, bool has_targets, bool include_rejected)
 {
+  // A request refused before it was whole has no body in the log: what would go out is
+  // not what its sender sent, whatever the flags say.
+  if (event.rejected && event.rejected->body_dropped) {
+    return fmt::format("rag refused it with {} ({}) when it was captured, and a refused "
+                       "request's body is not recorded, so there is nothing to replay",
+                       event.rejected->status, core::terminal_line(event.rejected->reason));
+  }
   // The log keeps the verdict, not whether the listener had --reject-invalid on: any
   // event that verification failed is one it refuses (or would have), i.e. a request
   // that may be forged, and it is not sent anywhere unless asked for.
+  if (!include_rejected && event.verdict.rfind("invalid", 0) != 0 && event.rejected) {
+    return fmt::format("rag refused it with {} ({}) when it was captured; add "
+                       "--include-rejected to replay it anyway",
+                       event.rejected->status, core::terminal_line(event.rejected->reason));
+  }
   if (!include_rejected && event.verdict.rfind("invalid", 0) == 0) {
     return fmt::format("its signature failed verification when it was captured ({}), which "
                        "--reject-invalid refuses; add --include-rejected to replay it anyway",

@@ -40,9 +40,10 @@ struct ReplayOptions
 Result<int> run_replay(const ReplayOptions& options, engine::Console& console);
 
 // Return why `event` is left out of a replay (a warning names it, the others are still
-// sent), or an empty string: its recorded signature verdict is invalid, as
-// `--reject-invalid` refuses, unless `include_rejected`; or `has_targets` is false (no
-// --to, and the event was never delivered anywhere).
+// sent), or an empty string: rag refused it before it was whole (413, 431, 400, 501,
+// 408: no body recorded), always; its recorded signature verdict is invalid, as
+// `--reject-invalid` refuses, or rag refused it with 401, unless `include_rejected`; or
+// `has_targets` is false (no --to, and the event was never delivered anywhere).
 std::string skip_reason(const core::Event& event, bool has_targets, bool include_rejected);
 
 // Return the indexes of the --resign specs to apply to an event with `headers`: those

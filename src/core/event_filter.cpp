@@ -264,10 +264,20 @@ EventFilter::matches_event(const Event& event) const
 }
 
 bool
-EventFilter::matches_status(const DeliverySummary& deliveries) const
+EventFilter::matches_status(const DeliverySummary& deliveries, int refused_status) const
 {
   if (m_status_kind == StatusKind::none) {
     return true;
+  }
+  // A refused request's answer is judged as a target's would be: a 413 is 4xx and failed.
+  if (refused_status != 0) {
+    const TargetOutcome refusal{{}, refused_status, {}, 0};
+    const bool matched = m_status_kind == StatusKind::failed ? refusal.failed()
+                         : m_status_kind == StatusKind::code ? refused_status == m_status
+                                                             : refused_status / 100 == m_status;
+    if (matched) {
+      return true;
+    }
   }
   return std::any_of(deliveries.targets().begin(), deliveries.targets().end(),
                      [&](const TargetOutcome& outcome) {

@@ -74,12 +74,19 @@ public:
   // Return true when `event` meets every criterion except --status.
   bool matches_event(const Event& event) const;
   // Return true when the --status criterion (if any) holds for these outcomes: some
-  // target's latest attempt has the status; an event without deliveries never matches.
-  bool matches_status(const DeliverySummary& deliveries) const;
+  // target's latest attempt has the status, or rag refused the event with it
+  // (`refused_status`, 0 when it did not: what its sender was answered); an event
+  // neither delivered nor refused never matches.
+  bool matches_status(const DeliverySummary& deliveries, int refused_status = 0) const;
   // Return true when `event` with these deliveries meets every criterion.
   bool matches(const Event& event, const DeliverySummary& deliveries) const
   {
-    return matches_event(event) && matches_status(deliveries);
+    return matches_event(event) && matches_status(deliveries, refused_status(event));
+  }
+  // Return the status rag refused `event` with, or 0 when it did not refuse it.
+  static int refused_status(const Event& event)
+  {
+    return event.rejected ? event.rejected->status : 0;
   }
 
   // Cheap test on an unparsed log line: false only when the line is certainly an

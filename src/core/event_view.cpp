@@ -150,12 +150,19 @@ outcome_color(const TargetOutcome& outcome)
 }
 
 std::string
-plain_status_cell(const std::vector<TargetOutcome>& outcomes)
+refused_label(int status)
 {
-  if (outcomes.empty()) {
+  return fmt::format("{} refused", status);
+}
+
+std::string
+plain_status_cell(const TableRow& row)
+{
+  const std::vector<TargetOutcome>& outcomes = row.outcomes;
+  if (outcomes.empty() && row.refused == 0) {
     return "-";
   }
-  std::string out;
+  std::string out = row.refused != 0 ? refused_label(row.refused) : std::string();
   for (const auto& outcome : outcomes) {
     if (!out.empty()) {
       out.push_back(' ');
@@ -332,8 +339,11 @@ make_table_row(const Event& event, const DeliverySummary& deliveries, std::int64
   row.id = terminal_line(short_id(event.id));
   row.method = terminal_line(event.method);
   row.path = terminal_line(event.target);
-  row.size = util::human_size(event.body.size());
+  // A refused request's body was not recorded: its size is not known to be 0.
+  row.size = event.rejected && event.rejected->body_dropped ? std::string("-")
+                                                            : util::human_size(event.body.size());
   row.outcomes = deliveries.targets();
+  row.refused = EventFilter::refused_status(event);
   row.sig = event.verdict.empty() ? std::string("-") : terminal_line(event.verdict);
   return row;
 }
@@ -362,7 +372,7 @@ layout_table(const std::vector<TableRow>& rows, std::size_t max_width, bool grow
     layout.method = std::max(layout.method, display_width(row.method));
     layout.path = std::max(layout.path, display_width(row.path));
     layout.size = std::max(layout.size, display_width(row.size));
-    layout.status = std::max(layout.status, display_width(plain_status_cell(row.outcomes)));
+    layout.status = std::max(layout.status, display_width(plain_status_cell(row)));
     sig = std::max(sig, display_width(row.sig));
   }
   if (max_width > 0) {
@@ -390,7 +400,11 @@ render_table_row(const TableRow& row, const TableLayout& layout, bool color)
 {
   const std::string path = layout.cut_path ? fit_width(row.path, layout.path) : row.path;
   std::string status;
-  if (row.outcomes.empty()) {
+  if (row.refused != 0) {
+    const TargetOutcome refusal{{}, row.refused, {}, 0};
+    status = util::colorize(refused_label(row.refused), outcome_color(refusal), color);
+  }
+  if (row.outcomes.empty() && row.refused == 0) {
     status = "-";
   } else {
     for (const auto& outcome : row.outcomes) {
@@ -400,7 +414,7 @@ render_table_row(const TableRow& row, const TableLayout& layout, bool color)
       status += util::colorize(outcome_label(outcome), outcome_color(outcome), color);
     }
   }
-  const std::size_t status_width = display_width(plain_status_cell(row.outcomes));
+  const std::size_t status_width = display_width(plain_status_cell(row));
   if (status_width < layout.status) {
     status.append(layout.status - status_width, ' ');
   }
@@ -504,9 +518,12 @@ render_event_detail(const Event& event, const std::vector<Delivery>& deliveries,
 {
   const bool color = style.color;
   std::string out;
+  // A refused request may have been refused before its request line could be read.
   const std::string request_line =
-      fmt::format("{} {} {}", terminal_line(event.method), terminal_line(event.target),
-                  terminal_line(event.http_version));
+      event.method.empty() && event.target.empty()
+          ? std::string("(no request line was read)")
+          : fmt::format("{} {} {}", terminal_line(event.method), terminal_line(event.target),
+                        terminal_line(event.http_version));
   out += util::colorize(request_line, util::Color::bold, color) + "\n";
   const auto meta = [&](std::string_view label, const std::string& value) {
     out += dim(fmt::format("{:<8}", label), color) + " " + value + "\n";
@@ -516,14 +533,28 @@ render_event_detail(const Event& event, const std::vector<Delivery>& deliveries,
        fmt::format("{} ({})", format_local_time(event.time_us), format_time_us(event.time_us)));
   meta("source", terminal_line(event.source));
   meta("remote", terminal_line(event.remote));
-  const std::size_t size = event.body.size();
-  meta("size", fmt::format("{}{}",
-                           size < 1024 ? fmt::format("{} bytes", size)
-                                       : fmt::format("{} ({} bytes)", util::human_size(size), size),
-                           event.chunked ? ", sent chunked" : ""));
-  meta("sha256", util::sha256_hex(event.body));
+  const auto bytes = [](std::uint64_t size) {
+    return size < 1024 ? fmt::format("{} bytes", size)
+                       : fmt::format("{} ({} bytes)", util::human_size(size), size);
+  };
+  const bool body_dropped = event.rejected && event.rejected->body_dropped;
+  if (body_dropped) {
+    // Nothing of the body is in the log: say so rather than show an empty one.
+    meta("size",
+         fmt::format("not recorded ({} read before the refusal){}",
+                     bytes(*event.rejected->body_dropped), event.chunked ? ", sent chunked" : ""));
+  } else {
+    meta("size", bytes(event.body.size()) + (event.chunked ? ", sent chunked" : ""));
+    meta("sha256", util::sha256_hex(event.body));
+  }
   if (!event.verdict.empty()) {
     meta("verdict", terminal_line(event.verdict));
+  }
+  if (event.rejected) {
+    const TargetOutcome refusal{{}, event.rejected->status, {}, 0};
+    meta("refused", util::colorize(fmt::format("{} {}", event.rejected->status,
+                                               terminal_line(event.rejected->reason)),
+                                   outcome_color(refusal), color));
   }
 
   if (!event.headers.empty()) {
@@ -537,6 +568,13 @@ render_event_detail(const Event& event, const std::vector<Delivery>& deliveries,
     BodyStyle body_style;
     body_style.pretty_json = style.pretty_json;
     out += "\n" + render_body(event.body, body_style);
+  }
+  if (!event.trailers.empty()) {
+    out += "\n" + dim("trailers (after the body; not forwarded)", color) + "\n";
+    for (const auto& [name, value] : event.trailers) {
+      out += util::colorize(terminal_line(name), util::Color::cyan, color) + ": " +
+             terminal_line(value) + "\n";
+    }
   }
 
   out += "\n";

@@ -42,6 +42,7 @@ struct TableRow
   std::string path; // the raw target, uncut
   std::string size;
   std::vector<TargetOutcome> outcomes;
+  int refused = 0; // the status rag refused the request with (STATUS "413 refused"); else 0
   std::string sig; // "-" when there is no verdict
 };
 
@@ -69,7 +70,8 @@ TableLayout layout_table(const std::vector<TableRow>& rows, std::size_t max_widt
 // Render the header line (no newline).
 std::string render_table_header(const TableLayout& layout, bool color);
 
-// Render one row (no newline); statuses are coloured by class when `color`.
+// Render one row (no newline); statuses are coloured by class when `color`. STATUS says
+// "413 refused" first for a request rag refused, then the targets' statuses.
 std::string render_table_row(const TableRow& row, const TableLayout& layout, bool color);
 
 // Render a delivery as one line "→ STATUS TARGET DURATION" plus " (attempt N, replay)"
@@ -106,8 +108,9 @@ struct DetailStyle
   std::int64_t now_us = 0;
 };
 
-// Render the detail view of an event: request line, metadata, headers, body, then
-// every delivery with its response headers and body (bounded) or its error.
+// Render the detail view of an event: request line, metadata (with what rag refused it
+// with), headers, body, trailers, then every delivery with its response headers and body
+// (bounded) or its error.
 std::string render_event_detail(const Event& event, const std::vector<Delivery>& deliveries,
                                 const DetailStyle& style);
 

@@ -181,12 +181,37 @@ request_json(const Event& event)
   }
   r["headersSize"] = request_headers_size(event);
   r["bodySize"] = event.body.size();
+  if (!event.trailers.empty()) {
+    // HAR has no field for trailers; they are the request's, so they go beside its headers.
+    r["_rag_trailers"] = headers_json(event.trailers);
+  }
   if (util::is_valid_utf8(event.target)) {
     r["_rag_target"] = event.target;
   } else {
     r["_rag_target"] = util::base64_encode(event.target);
     r["_rag_target_encoding"] = k_base64;
   }
+  return r;
+}
+
+// The answer rag gave a request it refused: the status, and no body, which the log does
+// not keep (rag's own `{"error":…}`).
+OrderedJson
+refusal_json(const Rejection& rejected)
+{
+  OrderedJson r = OrderedJson::object();
+  r["status"] = rejected.status;
+  r["statusText"] = std::string(util::reason_phrase(rejected.status));
+  r["httpVersion"] = "HTTP/1.1";
+  r["cookies"] = OrderedJson::array();
+  r["headers"] = OrderedJson::array();
+  OrderedJson content = OrderedJson::object();
+  content["size"] = 0;
+  content["mimeType"] = "x-unknown";
+  r["content"] = std::move(content);
+  r["redirectURL"] = std::string();
+  r["headersSize"] = -1;
+  r["bodySize"] = -1;
   return r;
 }
 
@@ -272,6 +297,33 @@ is_base64_marked(const Json& obj, const char* key)
   return value != nullptr && util::iequals(*value, k_base64);
 }
 
+// Read one `{"name":…,"value":…}` of a request's headers (or trailers: `what` names
+// them in errors), with rag's base64 forms for bytes that are not UTF-8.
+Result<Header>
+read_field(const Json& item, std::string_view what, std::size_t index)
+{
+  const std::string* name = string_member(item, "name");
+  if (name == nullptr) {
+    return error(fmt::format("request {} {} has no name", what, index));
+  }
+  const Json* value_json = member(item, "value");
+  if (value_json != nullptr && !value_json->is_string()) {
+    return error(fmt::format("request {} {} has a value that is not a string", what, index));
+  }
+  Header field{*name, value_json != nullptr ? value_json->get<std::string>() : std::string()};
+  const std::string* raw_name = string_member(item, "_rag_name_base64");
+  const std::string* raw_value = string_member(item, "_rag_value_base64");
+  if (raw_name != nullptr && raw_value != nullptr) {
+    auto decoded_name = util::base64_decode(*raw_name);
+    auto decoded_value = util::base64_decode(*raw_value);
+    if (!decoded_name || !decoded_value) {
+      return error(fmt::format("request {} {} has invalid base64", what, index));
+    }
+    field = {std::move(decoded_name).value(), std::move(decoded_value).value()};
+  }
+  return field;
+}
+
 Result<Headers>
 read_headers(const Json& request, std::string_view url)
 {
@@ -286,27 +338,8 @@ read_headers(const Json& request, std::string_view url)
   std::size_t index = 0;
   for (const Json& item : list != nullptr ? *list : Json::array()) {
     ++index;
-    const std::string* name = string_member(item, "name");
-    if (name == nullptr) {
-      return error(fmt::format("request header {} has no name", index));
-    }
-    const Json* value_json = member(item, "value");
-    if (value_json != nullptr && !value_json->is_string()) {
-      return error(fmt::format("request header {} has a value that is not a string", index));
-    }
-    std::string header_name = *name;
-    std::string value = value_json != nullptr ? value_json->get<std::string>() : std::string();
-    const std::string* raw_name = string_member(item, "_rag_name_base64");
-    const std::string* raw_value = string_member(item, "_rag_value_base64");
-    if (raw_name != nullptr && raw_value != nullptr) {
-      auto decoded_name = util::base64_decode(*raw_name);
-      auto decoded_value = util::base64_decode(*raw_value);
-      if (!decoded_name || !decoded_value) {
-        return error(fmt::format("request header {} has invalid base64", index));
-      }
-      header_name = std::move(decoded_name).value();
-      value = std::move(decoded_value).value();
-    }
+    RAG_TRY_ASSIGN(auto field, read_field(item, "header", index));
+    auto& [header_name, value] = field;
     if (header_name.starts_with(":")) {
       // HTTP/2 pseudo-headers are not headers in HTTP/1.1; :authority is the Host.
       if (header_name == ":authority" && !authority_at) {
@@ -327,6 +360,54 @@ read_headers(const Json& request, std::string_view url)
     }
   }
   return headers;
+}
+
+// Read rag's `_rag_trailers` of a request (the form of its headers); absent is none.
+Result<Headers>
+read_trailers(const Json& request)
+{
+  Headers trailers;
+  const Json* list = member(request, "_rag_trailers");
+  if (list == nullptr || list->is_null()) {
+    return trailers;
+  }
+  if (!list->is_array()) {
+    return error("request._rag_trailers is not an array");
+  }
+  std::size_t index = 0;
+  for (const Json& item : *list) {
+    ++index;
+    RAG_TRY_ASSIGN(Header field, read_field(item, "trailer", index));
+    trailers.push_back(std::move(field));
+  }
+  return trailers;
+}
+
+// Read rag's `_rag_rejected` of an entry: what rag answered a request it refused.
+Result<std::optional<Rejection>>
+read_rejected(const Json& entry)
+{
+  const Json* rejected = member(entry, "_rag_rejected");
+  if (rejected == nullptr || rejected->is_null()) {
+    return std::optional<Rejection>();
+  }
+  const Json* status = member(*rejected, "status");
+  const std::string* reason = string_member(*rejected, "reason");
+  if (status == nullptr || !status->is_number_integer() || reason == nullptr) {
+    return error("_rag_rejected needs an integer status and a reason");
+  }
+  const auto code = status->get<std::int64_t>();
+  if (code < 100 || code > 599) {
+    return error(fmt::format("_rag_rejected status {} is not an HTTP status", code));
+  }
+  Rejection out{static_cast<int>(code), *reason, std::nullopt};
+  if (const Json* dropped = member(*rejected, "body_dropped"); dropped != nullptr) {
+    if (!dropped->is_number_unsigned()) {
+      return error("_rag_rejected.body_dropped is not a byte count");
+    }
+    out.body_dropped = dropped->get<std::uint64_t>();
+  }
+  return std::optional<Rejection>(std::move(out));
 }
 
 Result<std::string>
@@ -401,8 +482,10 @@ read_entry(const Json& entry)
   }
   HarRequest out;
   Event& event = out.event;
+  RAG_TRY_ASSIGN(event.rejected, read_rejected(entry));
   const std::string* method = string_member(*request, "method");
-  if (method == nullptr || method->empty()) {
+  // Only a request rag refused before reading its request line has no method.
+  if (method == nullptr || (method->empty() && !event.rejected)) {
     return error("request.method is missing or not a string");
   }
   event.method = *method;
@@ -433,6 +516,7 @@ read_entry(const Json& entry)
       version != nullptr && util::iequals(*version, "http/1.0") ? "HTTP/1.0" : "HTTP/1.1";
   RAG_TRY_ASSIGN(event.headers, read_headers(*request, *url));
   RAG_TRY_ASSIGN(event.body, read_body(*request));
+  RAG_TRY_ASSIGN(event.trailers, read_trailers(*request));
 
   if (const Json* started = member(entry, "startedDateTime");
       started != nullptr && !started->is_null()) {
@@ -528,7 +612,8 @@ HarWriter::entry(const Event& event, const Delivery* response)
   const double wait_ms = response != nullptr ? to_ms(response->duration_us) : 0.0;
   e["time"] = wait_ms;
   e["request"] = request_json(event);
-  e["response"] = response_json(response);
+  // A refused request's response is rag's answer to its sender, whatever replays did.
+  e["response"] = event.rejected ? refusal_json(*event.rejected) : response_json(response);
   e["cache"] = OrderedJson::object();
   // Only the wait is known: rag measures a delivery from send to the full answer.
   OrderedJson timings = OrderedJson::object();
@@ -548,6 +633,15 @@ HarWriter::entry(const Event& event, const Delivery* response)
   e["_rag_chunked"] = event.chunked;
   if (!event.verdict.empty()) {
     e["_rag_verdict"] = text(event.verdict);
+  }
+  if (event.rejected) {
+    OrderedJson rejected = OrderedJson::object();
+    rejected["status"] = event.rejected->status;
+    rejected["reason"] = text(event.rejected->reason);
+    if (event.rejected->body_dropped) {
+      rejected["body_dropped"] = *event.rejected->body_dropped;
+    }
+    e["_rag_rejected"] = std::move(rejected);
   }
 
   const std::string dumped = e.dump(2, ' ', false, OrderedJson::error_handler_t::replace);

@@ -24,8 +24,10 @@ const Delivery* har_response(const std::vector<Delivery>& deliveries);
 // entry per event, its request as captured and the chosen delivery as response.
 // Custom fields (`_rag_*`) carry what HAR cannot say, so that an import restores
 // the exact event: `_rag_target` (raw target), `_rag_event_id`, `_rag_source`,
-// `_rag_remote`, `_rag_chunked`, and for bodies that are not UTF-8 `encoding` plus
-// `_encoding` "base64" on postData (HAR 1.2 defines `encoding` on content only).
+// `_rag_remote`, `_rag_chunked`, `_rag_trailers` (on the request, as its headers),
+// `_rag_rejected` (for a request rag refused, whose response is then rag's answer), and
+// for bodies that are not UTF-8 `encoding` plus `_encoding` "base64" on postData (HAR 1.2
+// defines `encoding` on content only).
 class HarWriter
 {
 public:
@@ -71,7 +73,8 @@ bool looks_like_har(std::string_view text);
 // order (HTTP/2 pseudo-headers dropped, `:authority` becoming Host when there is
 // no Host; Host from the URL when neither), the body from postData.text (decoded
 // when `encoding` or `_encoding` is "base64", else its UTF-8 bytes; rebuilt from
-// `params` as a form body when there is no text) and startedDateTime. A document
+// `params` as a form body when there is no text), startedDateTime, and rag's own
+// `_rag_trailers` and `_rag_rejected` (a refused entry may have an empty method). A document
 // that is not valid JSON or has no log.entries array is an Error; a bad entry is
 // listed in `skipped`.
 Result<HarImport> parse_har(std::string_view text);

@@ -290,6 +290,7 @@ select_forward(const core::EventLogReader& reader, const core::EventFilter& filt
   ReplaySelection selection;
   std::vector<ChosenEvent>& chosen = selection.events;
   std::vector<core::DeliverySummary> summaries;         // with --status, per chosen
+  std::vector<int> refused;                             // with --status, per chosen
   std::unordered_map<std::size_t, std::uint32_t> index; // id hash -> chosen
 
   std::size_t lines = 0;
@@ -340,6 +341,7 @@ select_forward(const core::EventLogReader& reader, const core::EventFilter& filt
       }
       if (needs.status) {
         summaries.emplace_back();
+        refused.push_back(core::EventFilter::refused_status(event));
       }
     }
     chosen.push_back(ChosenEvent{line.offset, hash, 0});
@@ -350,7 +352,7 @@ select_forward(const core::EventLogReader& reader, const core::EventFilter& filt
   if (needs.status) {
     std::size_t kept = 0;
     for (std::size_t i = 0; i < chosen.size(); ++i) {
-      if (filter.matches_status(summaries[i])) {
+      if (filter.matches_status(summaries[i], refused[i])) {
         chosen[kept++] = chosen[i];
       }
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # --verify records a signature verdict per event (valid / invalid: reason), shown on
-# the terminal and by `rag inspect`; --reject-invalid answers 401, logs the event and
-# forwards nothing; a secret can come from the environment; routes in --config can
+# the terminal and by `rag inspect`; --reject-invalid answers 401, logs the event with
+# the answer (`rejected`) and forwards nothing; a secret can come from the environment; routes in --config can
 # verify their own provider.
 # shellcheck disable=SC2016 # wait_for re-evaluates its single-quoted check
 source "$(dirname "$0")/lib.sh"
@@ -34,6 +34,12 @@ table=$("$RAG" inspect)
 expect_contains "$table" "valid" "verdict in the inspect table"
 expect_contains "$("$RAG" inspect --json --last 1)" '"verdict":"invalid: no signature header"' \
   "verdict in the record"
+expect_contains "$("$RAG" inspect --json --last 1)" \
+  '"rejected":{"status":401,"reason":"signature invalid: no signature header"}' \
+  "the record says the sender was answered 401"
+expect_eq "$("$RAG" inspect --status 401 --json | grep -c '"kind":"event"')" 2 \
+  "--status 401 finds the two refused events"
+expect_contains "$table" "401 refused" "the table says what the sender got"
 # stdout is a file, so rag writes its lines in batches (within 50 ms): wait for the line.
 wait_for 5 grep -qF "signature invalid: signature mismatch" "$T/L.out" || true
 expect_contains "$(cat "$T/L.out")" "signature invalid: signature mismatch" "verdict on the terminal"

@@ -90,9 +90,16 @@ LogStatsBuilder::add(const Record& record)
     if (!m_stats.newest_us || event->time_us > *m_stats.newest_us) {
       m_stats.newest_us = event->time_us;
     }
-    m_methods.add(event->method);
-    const std::string_view target = event->target;
-    m_paths.add(target.substr(0, target.find('?')));
+    if (event->rejected) {
+      ++m_stats.refused;
+    }
+    // A request refused before its request line was read has neither method nor path.
+    if (!event->method.empty()) {
+      m_methods.add(event->method);
+    }
+    if (const std::string_view target = event->target; !target.empty()) {
+      m_paths.add(target.substr(0, target.find('?')));
+    }
     return;
   }
   const auto& delivery = std::get<Delivery>(record);
@@ -176,6 +183,7 @@ to_json_line(const LogStats& stats, const std::string& path)
                   {"size", stats.size},
                   {"lines", stats.lines},
                   {"events", stats.events},
+                  {"refused", stats.refused},
                   {"deliveries", stats.deliveries},
                   {"replays", stats.replays},
                   {"bad_lines", stats.bad_lines},

@@ -65,15 +65,16 @@ struct LogStats
   std::uint64_t size = 0;                // bytes
   std::uint64_t lines = 0;               // complete lines, plus a torn last line
   std::uint64_t events = 0;              // valid event records
+  std::uint64_t refused = 0;             // events rag refused (with `rejected`), also in events
   std::uint64_t deliveries = 0;          // valid delivery records, replays included
   std::uint64_t replays = 0;             // deliveries sent by `rag replay`
   std::uint64_t bad_lines = 0;           // corrupt lines, plus a torn last line
   std::optional<std::int64_t> oldest_us; // the earliest event time
   std::optional<std::int64_t> newest_us; // the latest event time
-  std::vector<NamedCount> methods;       // events by method, most frequent first
-  std::vector<NamedCount> top_paths;     // events by path (target without query), top 10
-  bool approximate = false;              // too many distinct methods or paths to count them exactly
-  StatusClasses statuses;                // deliveries by outcome
+  std::vector<NamedCount> methods;   // events by method, most frequent first (none: not counted)
+  std::vector<NamedCount> top_paths; // events by path (target without query), top 10 (likewise)
+  bool approximate = false;          // too many distinct methods or paths to count them exactly
+  StatusClasses statuses;            // deliveries by outcome
 };
 
 // Accumulates LogStats one line at a time in bounded memory (records are not kept).

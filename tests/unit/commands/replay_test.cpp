@@ -223,3 +223,23 @@ TEST_CASE("replay: skip_reason leaves out failed verification and events without
   event.verdict.clear();
   CHECK(commands::skip_reason(event, false, false) == untargeted);
 }
+
+TEST_CASE("replay: skip_reason always leaves out a request refused before it was whole")
+{
+  core::Event event;
+  event.id = "evt_A";
+  event.rejected = core::Rejection{413, "request body too large", 0};
+  const std::string too_large = commands::skip_reason(event, true, true);
+  CHECK(too_large.find("413 (request body too large)") != std::string::npos);
+  CHECK(too_large.find("nothing to replay") != std::string::npos);
+  CHECK(commands::skip_reason(event, true, false) == too_large);
+  CHECK(commands::skip_reason(event, false, true) == too_large);
+
+  // A 401 keeps its body: left out unless --include-rejected, whatever the verdict says.
+  event.rejected = core::Rejection{401, "signature unverified", {}};
+  event.verdict = "unverified";
+  const std::string unverified = commands::skip_reason(event, true, false);
+  CHECK(unverified.find("401 (signature unverified)") != std::string::npos);
+  CHECK(unverified.find("--include-rejected") != std::string::npos);
+  CHECK(commands::skip_reason(event, true, true).empty());
+}

@@ -17,6 +17,7 @@ using rag::core::DeliverySummary;
 using rag::core::Event;
 using rag::core::EventFilter;
 using rag::core::FilterSpec;
+using rag::core::Rejection;
 
 constexpr std::int64_t k_now = 1'800'000'000'000'000; // 2027-01-15T08:00:00Z
 constexpr std::int64_t k_min = 60'000'000;
@@ -271,6 +272,34 @@ TEST_CASE("--status looks at the latest attempt per target")
   CHECK(filter(spec).matches(event, refused));
   CHECK_FALSE(filter(spec).matches(event, DeliverySummary{}));
   CHECK(filter(spec).has_status());
+}
+
+TEST_CASE("--status matches what rag answered a request it refused")
+{
+  auto too_large = make_event();
+  too_large.rejected = Rejection{413, "request body too large", 0};
+  auto unsigned_event = make_event();
+  unsigned_event.rejected = Rejection{401, "signature invalid: no signature header", {}};
+  DeliverySummary ok;
+  ok.add_newer(make_delivery("http://a", 200));
+
+  FilterSpec spec;
+  spec.status = "413";
+  CHECK(filter(spec).matches(too_large, DeliverySummary{}));
+  CHECK_FALSE(filter(spec).matches(unsigned_event, DeliverySummary{}));
+  CHECK_FALSE(filter(spec).matches(make_event(), DeliverySummary{}));
+  spec.status = "4xx";
+  CHECK(filter(spec).matches(too_large, DeliverySummary{}));
+  CHECK(filter(spec).matches(unsigned_event, DeliverySummary{}));
+  spec.status = "failed";
+  CHECK(filter(spec).matches(too_large, DeliverySummary{}));
+  spec.status = "2xx";
+  CHECK_FALSE(filter(spec).matches(too_large, DeliverySummary{}));
+  // A 401 replayed with --include-rejected: its deliveries count too.
+  CHECK(filter(spec).matches(unsigned_event, ok));
+  CHECK(filter(spec).matches_status(ok, 401));
+  CHECK(EventFilter::refused_status(too_large) == 413);
+  CHECK(EventFilter::refused_status(make_event()) == 0);
 }
 
 TEST_CASE("bad filter values are usage errors naming the flag")

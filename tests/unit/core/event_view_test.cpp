@@ -329,3 +329,73 @@ TEST_CASE("render_body: a body nested too deep for pretty-printing is shown as i
   // Within the cap it is still pretty-printed.
   CHECK(render_body("[[[1]]]", style) == "[\n  [\n    [\n      1\n    ]\n  ]\n]\n");
 }
+
+TEST_CASE("a refused event says what its sender got in STATUS, before any target's status")
+{
+  const ScopedUtc utc;
+  const auto now = at("2026-11-26T12:00:00Z");
+  Event event = sample_event();
+  event.body.clear();
+  event.rejected = Rejection{413, "request body too large", 0};
+  const TableRow row = make_table_row(event, DeliverySummary{}, now);
+  CHECK(row.refused == 413);
+  const TableLayout layout = layout_table({row}, 0);
+  CHECK(render_table_row(row, layout, false) ==
+        "06:45:27.123  evt_1K151Q78NBGSJ6  POST    /github/push?x=1     -  413 refused  -");
+  CHECK(render_table_row(row, layout, true).find("\x1b[33m413 refused\x1b[0m") !=
+        std::string::npos);
+
+  // A 401 of --reject-invalid replayed later with --include-rejected: both are shown.
+  Event unsigned_event = sample_event();
+  unsigned_event.verdict = "invalid: no signature header";
+  unsigned_event.rejected = Rejection{401, "signature invalid: no signature header", {}};
+  DeliverySummary replayed;
+  replayed.add_newer(delivery("http://a", 200));
+  const TableRow both = make_table_row(unsigned_event, replayed, now);
+  CHECK(render_table_row(both, layout_table({both}, 0), false)
+            .find("  401 refused 200  invalid: no signature header") != std::string::npos);
+}
+
+TEST_CASE("the detail view of a refused event says so, and what of its body is missing")
+{
+  const ScopedUtc utc;
+  Event event = sample_event();
+  event.body.clear();
+  event.chunked = true;
+  event.rejected = Rejection{413, "request body too large", 2048};
+  DetailStyle style;
+  style.now_us = event.time_us;
+  const std::string detail = render_event_detail(event, {}, style);
+  CHECK(detail.find("refused  413 request body too large\n") != std::string::npos);
+  CHECK(detail.find("size     not recorded (2.0 KiB (2048 bytes) read before the refusal), sent "
+                    "chunked\n") != std::string::npos);
+  CHECK(detail.find("sha256") == std::string::npos);
+
+  Event unreadable;
+  unreadable.id = "evt_1K151Q78NBGSJ62TEXS3STCH1M";
+  unreadable.remote = "127.0.0.1:5";
+  unreadable.rejected = Rejection{400, "invalid method\x1b[2J", 0};
+  const std::string nothing = render_event_detail(unreadable, {}, style);
+  CHECK(nothing.starts_with("(no request line was read)\n"));
+  CHECK(nothing.find("refused  400 invalid method\\x1b[2J\n") != std::string::npos);
+  CHECK_FALSE(has_escape_byte(nothing));
+}
+
+TEST_CASE("the detail view shows trailers after the body, made safe")
+{
+  const ScopedUtc utc;
+  Event event = sample_event();
+  event.chunked = true;
+  event.trailers = {{"X-Checksum", "abc"}, {"x-checksum", "\x1b]0;owned\x07"}};
+  DetailStyle style;
+  style.now_us = event.time_us;
+  const std::string detail = render_event_detail(event, {}, style);
+  const auto body_at = detail.find(R"({"ref")");
+  const auto trailers_at = detail.find("trailers (after the body; not forwarded)\n"
+                                       "X-Checksum: abc\nx-checksum: \\x1b]0;owned\\x07\n");
+  REQUIRE(body_at != std::string::npos);
+  REQUIRE(trailers_at != std::string::npos);
+  CHECK(body_at < trailers_at);
+  CHECK_FALSE(has_escape_byte(detail));
+  CHECK(render_event_detail(sample_event(), {}, style).find("trailers") == std::string::npos);
+}

@@ -396,3 +396,71 @@ TEST_CASE("har: a document nested deeper than the cap is not valid JSON, without
   CHECK(fine.ok());
   CHECK(looks_like_har(R"({"comment":)" + shallow + R"(,"log":{"entries":[]}})"));
 }
+
+TEST_CASE("har: a refused request's response is rag's answer; trailers and refusal round trip")
+{
+  Event too_large = json_event();
+  too_large.body.clear();
+  too_large.chunked = true;
+  too_large.trailers = {{"X-Checksum", "abc"}, {"X-Bin", "\xff"}};
+  too_large.rejected = Rejection{413, "request body too large", 4096};
+  Event unreadable;
+  unreadable.id = "evt_1K151Q78NBGSJ62TEXS3STCH3M";
+  unreadable.time_us = 1'764'139'529'000'000;
+  unreadable.source = "listen:127.0.0.1:7777";
+  unreadable.remote = "127.0.0.1:5";
+  unreadable.rejected = Rejection{400, "invalid method", 0};
+  // A delivery (a replay of a 401, say) does not change what the sender got.
+  const Delivery replayed = delivery("http://127.0.0.1:3000", 1'764'139'530'000'000, 1, true, 200);
+  const std::string har = document({{too_large, &replayed}, {unreadable, nullptr}});
+
+  const Json doc = Json::parse(har);
+  const Json& entry = doc["log"]["entries"][0];
+  CHECK(entry["response"]["status"] == 413);
+  CHECK(entry["response"]["statusText"] == "Content Too Large");
+  CHECK(entry["response"]["content"]["size"] == 0);
+  CHECK(entry["_rag_rejected"] ==
+        Json{{"status", 413}, {"reason", "request body too large"}, {"body_dropped", 4096}});
+  CHECK(entry["request"]["_rag_trailers"][0] == Json{{"name", "X-Checksum"}, {"value", "abc"}});
+  CHECK(entry["request"]["_rag_trailers"][1]["_rag_value_base64"] == "/w==");
+  CHECK(doc["log"]["entries"][1]["response"]["status"] == 400);
+  CHECK(doc["log"]["entries"][1]["request"]["method"] == "");
+
+  auto parsed = parse_har(har);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->skipped.empty());
+  REQUIRE(parsed->requests.size() == 2);
+  CHECK(parsed->requests[0].event.trailers == too_large.trailers);
+  CHECK(parsed->requests[0].event.rejected == too_large.rejected);
+  // Only a refused entry may lack a method.
+  CHECK(parsed->requests[1].event.method.empty());
+  CHECK(parsed->requests[1].event.rejected == unreadable.rejected);
+  CHECK_FALSE(parse_har(R"({"log":{"entries":[{"request":{"method":"","url":"http://h/"}}]}})")
+                  ->skipped.empty());
+}
+
+TEST_CASE("har: hostile _rag_rejected and _rag_trailers skip the entry, never crash")
+{
+  for (const std::string_view extra :
+       {R"("_rag_rejected":7)", R"("_rag_rejected":{"status":"413","reason":"x"})",
+        R"("_rag_rejected":{"status":99999999999,"reason":"x"})",
+        R"("_rag_rejected":{"status":413,"reason":"x","body_dropped":-1})",
+        R"("_rag_rejected":{"status":413})"}) {
+    CAPTURE(extra);
+    auto parsed =
+        parse_har(R"({"log":{"entries":[{"request":{"method":"POST","url":"http://h/"},)" +
+                  std::string(extra) + "}]}}");
+    REQUIRE(parsed.ok());
+    CHECK(parsed->skipped.size() == 1);
+  }
+  for (const std::string_view trailers :
+       {R"({})", R"([1])", R"([{"value":"v"}])", R"([{"name":1,"value":"v"}])",
+        R"([{"name":"T","value":"v","_rag_name_base64":"!","_rag_value_base64":"!"}])"}) {
+    CAPTURE(trailers);
+    auto parsed = parse_har(
+        R"({"log":{"entries":[{"request":{"method":"POST","url":"http://h/","_rag_trailers":)" +
+        std::string(trailers) + "}}]}}");
+    REQUIRE(parsed.ok());
+    CHECK(parsed->skipped.size() == 1);
+  }
+}

@@ -101,7 +101,7 @@ TEST_CASE("stats: LogStatsBuilder counts records, times, methods, paths, statuse
 
   const std::string json = to_json_line(stats, "/x/events.jsonl");
   CHECK(json.find(R"({"path":"/x/events.jsonl","exists":false,"size":0,"lines":12,"events":3,)"
-                  R"("deliveries":8,"replays":1,"bad_lines":1,)") == 0);
+                  R"("refused":0,"deliveries":8,"replays":1,"bad_lines":1,)") == 0);
   CHECK(json.find(R"("methods":{"POST":2,"GET":1})") != std::string::npos);
   CHECK(json.find(R"("paths":[{"path":"/github","events":2}])") != std::string::npos);
   CHECK(json.find(R"("statuses":{"1xx":1,"2xx":2,"3xx":1,"4xx":1,"5xx":1,"error":2})") !=
@@ -120,4 +120,30 @@ TEST_CASE("stats: empty stats have null times, and odd bytes stay valid JSON")
   const std::string odd = to_json_line(builder.finish(), "p");
   CHECK(rag::util::is_valid_utf8(odd));
   CHECK(odd.find(R"(\u0001)") != std::string::npos);
+}
+
+TEST_CASE("stats: refused events are counted; one without a request line has no method or path")
+{
+  LogStatsBuilder builder;
+  Event refused;
+  refused.rejected = Rejection{400, "invalid method", 0};
+  builder.add(refused);
+  Event too_large;
+  too_large.method = "POST";
+  too_large.target = "/big?x=1";
+  too_large.rejected = Rejection{413, "request body too large", 0};
+  builder.add(too_large);
+  Event fine;
+  fine.method = "POST";
+  fine.target = "/big";
+  builder.add(fine);
+  const LogStats stats = builder.finish();
+  CHECK(stats.events == 3);
+  CHECK(stats.refused == 2);
+  REQUIRE(stats.methods.size() == 1);
+  CHECK(stats.methods[0].name == "POST");
+  CHECK(stats.methods[0].count == 2);
+  REQUIRE(stats.top_paths.size() == 1);
+  CHECK(stats.top_paths[0].count == 2);
+  CHECK(to_json_line(stats, "x").find(R"("events":3,"refused":2,)") != std::string::npos);
 }
