@@ -1,11 +1,11 @@
 #include "net/forward_client.hpp"
 
 // rag's own HTTP/1.1 client for forwarding. cpp-httplib's client sorts headers, adds
-// its own and re-encodes paths (contributing.md, cpp-httplib: Client), and its per-request machinery (a 16 KiB
-// buffer zeroed per exchange, response heads read a byte at a time, a liveness poll
-// before every reuse) was a visible share of the forwarding profile. Here the planned
-// head and the body go out in one sendmsg (no copy of the body), the answer is parsed
-// by core::HttpResponseParser straight from the receive buffer, and TLS is OpenSSL's.
+// its own and re-encodes paths (contributing.md, cpp-httplib: Client), and its per-request
+// machinery (a 16 KiB buffer zeroed per exchange, response heads read a byte at a time, a liveness
+// poll before every reuse) was a visible share of the forwarding profile. Here the planned head and
+// the body go out in one sendmsg (no copy of the body), the answer is parsed by
+// core::HttpResponseParser straight from the receive buffer, and TLS is OpenSSL's.
 
 #include "core/forward_plan.hpp"
 #include "core/http_response_parser.hpp"
@@ -208,7 +208,8 @@ connect_tcp(const std::string& host, int port, SteadyClock::time_point deadline,
     return -1;
   }
   failure.connected = true;
-  // Without NODELAY every kept-alive request after the first waits ~40 ms (contributing.md, cpp-httplib: TCP_NODELAY).
+  // Without NODELAY every kept-alive request after the first waits ~40 ms (contributing.md,
+  // cpp-httplib: TCP_NODELAY).
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;

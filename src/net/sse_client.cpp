@@ -2,8 +2,8 @@
 
 // cpp-httplib's Client is used as it is here: the tunnel's requests to a relay are
 // ordinary (no byte-exact forwarding), and its ContentReceiver hands over the event
-// stream as it arrives (contributing.md, cpp-httplib: SSE client). Client::stop() from another thread aborts a
-// request in flight.
+// stream as it arrives (contributing.md, cpp-httplib: SSE client). Client::stop() from another
+// thread aborts a request in flight.
 #include <httplib.h>
 
 #include "core/duration.hpp"
