@@ -59,7 +59,7 @@ complete -c rag -n '__fish_seen_subcommand_from inspect' -s f -l follow -d 'Keep
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l json -d 'Print records as JSON Lines'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l body -d 'Print only the raw body bytes'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l headers -d 'Print only the request line and headers as captured'
-complete -c rag -n '__fish_seen_subcommand_from inspect' -l curl -d 'Print a curl command that re-sends the request'
+complete -c rag -n '__fish_seen_subcommand_from inspect' -l curl -d 'Print a curl command that re-sends the request to where it was captured'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l verify -x -a 'github= stripe= standard= svix= shopify= slack= hmac:' -d 'Check the event\'s stored signature now and print the verdict'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -l log -r -F -d 'Event log file'
 complete -c rag -n '__fish_seen_subcommand_from inspect' -a '(__rag_event_ids)' -d 'Show this event'

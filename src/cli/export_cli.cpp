@@ -32,6 +32,9 @@ Formats:
          `rag inspect --curl`). With -o FILE, bodies that are binary or big are written
          to FILE.d/ID.bin and sent with --data-binary @file; on stdout they are printf'd.
          Requests rag refused before they were whole are left out (no body recorded).
+         Each goes where `rag inspect --curl` sends it: back to the listener that
+         captured it, never to the sender's Host; tunnel events to the tunnel's first
+         target; imported ones to http://localhost:PORT, to be edited.
 
 Events are selected like `rag inspect` (every matching event unless --last) and written
 oldest first. -o writes a new file (mode 0600, 0700 for curl) in one rename.)";

@@ -35,7 +35,13 @@ Without an ID, --body, --headers, --curl and --verify use the newest event match
 filters. A request rag refused shows what its sender was answered ("413 refused" in
 STATUS; --status matches that answer too). --verify prints one line per PROVIDER=SECRET
 ("github: valid", "stripe: invalid: timestamp outside tolerance") and exits 0 only when
-every one is valid.)";
+every one is valid.
+
+Where --curl sends: never to the host the sender named (its Host header or an absolute
+URL). An event captured by `rag listen` goes back to the address it was captured on, with
+its Host as a header only; a `rag tunnel` event to where the tunnel first delivered it (a
+target from its command line); any other (imported, never delivered) to the placeholder
+http://localhost:PORT, which curl refuses until you edit it.)";
 
 } // namespace
 
@@ -79,7 +85,8 @@ add_inspect(CLI::App& app)
   sub->add_flag("--body", options->body, "Print only the raw body bytes");
   sub->add_flag("--headers", options->show_headers,
                 "Print only the request line and headers as captured");
-  sub->add_flag("--curl", options->curl, "Print a curl command that re-sends the request");
+  sub->add_flag("--curl", options->curl,
+                "Print a curl command that re-sends the request to where it was captured");
   sub->add_option("--verify", *verify,
                   "Check the event's stored signature now and print the verdict (repeatable); "
                   "PROVIDER is github, stripe, standard, svix, shopify, slack or "

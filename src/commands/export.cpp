@@ -29,7 +29,7 @@ namespace {
 struct Selected
 {
   core::Event event;
-  std::vector<core::Delivery> deliveries; // har: oldest first
+  std::vector<core::Delivery> deliveries; // har and curl: oldest first
   std::vector<core::KeptLine> lines;      // jsonl: the event line and its delivery lines
 };
 
@@ -49,7 +49,8 @@ select_events(const core::EventLogReader& reader, const core::EventFilter& filte
       chosen.lines.push_back(core::KeptLine{found.line.offset, std::string(found.line.text)});
     } else {
       chosen.event = std::move(found.event);
-      if (format == ExportFormat::har) {
+      // HAR takes the response from them; curl, a tunnel event's destination.
+      if (format == ExportFormat::har || format == ExportFormat::curl) {
         chosen.deliveries = std::move(found.deliveries);
       }
     }
@@ -335,7 +336,7 @@ write_curl(const std::vector<Selected>& selected, const ExportOptions& options, 
       body_file = "\"$dir\"/" + core::shell_quote(files_rel + name);
       ++files;
     }
-    if (!sink.write(core::curl_command(event, body_file))) {
+    if (!sink.write(core::curl_command(event, chosen.deliveries, body_file))) {
       break;
     }
   }

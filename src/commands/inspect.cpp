@@ -298,7 +298,12 @@ show_event(const core::EventLogReader& reader, const core::Event& event,
   } else if (options.show_headers) {
     out.write(core::format_request_head(event));
   } else if (options.curl) {
-    out.write(core::curl_command(event));
+    // Only a tunnel event's deliveries can say where to send it (core::resend_target).
+    std::vector<core::Delivery> deliveries;
+    if (event.source.starts_with("tunnel:")) {
+      RAG_TRY_ASSIGN(deliveries, deliveries_of(reader, event.id));
+    }
+    out.write(core::curl_command(event, deliveries));
   } else {
     RAG_TRY_ASSIGN(const auto deliveries, deliveries_of(reader, event.id));
     if (options.json) {

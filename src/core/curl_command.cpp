@@ -1,6 +1,7 @@
 #include "core/curl_command.hpp"
 
 #include "core/event_view.hpp"
+#include "core/url.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -33,6 +34,39 @@ shell_word(std::string_view text)
     return shell_quote(text);
   }
   return "\"$(printf " + printf_quote(text) + ")\"";
+}
+
+// Return "http://HOST[:PORT]" for the `ADDR:PORT` of a listen source ("127.0.0.1:7777",
+// "[::1]:7777"), with the unspecified addresses as loopback; "" when it is not one.
+std::string
+listener_origin(std::string_view address)
+{
+  auto exact = parse_exact_url("http://" + std::string(address));
+  if (!exact || exact->request_target != "/" || address.find_first_of("/?#") != address.npos) {
+    return {};
+  }
+  Target& origin = exact->origin;
+  // A listener bound to every interface is reached on loopback from here.
+  if (origin.host == "0.0.0.0") {
+    origin.host = "127.0.0.1";
+  } else if (origin.host == "::") {
+    origin.host = "::1";
+  }
+  return "http://" + host_header_value(origin);
+}
+
+// Return the first original (not replayed) attempt among `deliveries`, by start time;
+// nullptr when there is none.
+const Delivery*
+first_original_delivery(const std::vector<Delivery>& deliveries)
+{
+  const Delivery* first = nullptr;
+  for (const Delivery& delivery : deliveries) {
+    if (!delivery.replay && (first == nullptr || delivery.time_us < first->time_us)) {
+      first = &delivery;
+    }
+  }
+  return first;
 }
 
 } // namespace
@@ -94,6 +128,39 @@ event_url(const Event& event)
   return "http://" + host + path;
 }
 
+ResendTarget
+resend_target(const Event& event, const std::vector<Delivery>& deliveries)
+{
+  ResendTarget out;
+  std::string origin;
+  if (event.source.starts_with("listen:")) {
+    origin = listener_origin(std::string_view(event.source).substr(7));
+    // The request goes back to where its sender connected, so its Host goes along.
+    out.keep_host = !origin.empty();
+  } else if (event.source.starts_with("tunnel:")) {
+    // The tunnel forwards only to the targets on its own command line; the channel URL
+    // is the relay's, and nothing there is this machine's.
+    if (const Delivery* first = first_original_delivery(deliveries)) {
+      if (auto exact = parse_exact_url(first->target)) {
+        out.url = exact->origin.url + exact->request_target;
+        return out;
+      }
+    }
+  }
+  if (origin.empty()) {
+    origin = k_resend_placeholder;
+  }
+  // curl takes the request line's target from the URL's path; any other form ("*", an
+  // absolute URL naming a host the sender chose) is sent verbatim with --request-target.
+  if (event.target.starts_with("/")) {
+    out.url = origin + event.target;
+  } else {
+    out.url = origin + "/";
+    out.request_target = event.target;
+  }
+  return out;
+}
+
 bool
 curl_body_needs_printf(const Event& event)
 {
@@ -102,7 +169,8 @@ curl_body_needs_printf(const Event& event)
 }
 
 std::string
-curl_command(const Event& event, std::string_view body_file)
+curl_command(const Event& event, const std::vector<Delivery>& deliveries,
+             std::string_view body_file)
 {
   std::vector<std::string> parts;
   std::string first = "curl --path-as-is --globoff";
@@ -119,17 +187,24 @@ curl_command(const Event& event, std::string_view body_file)
         });
     first += " -X " + (plain ? event.method : shell_word(event.method));
   }
-  first += " " + shell_word(event_url(event));
-  const std::string_view target = event.target;
-  if (!target.starts_with("/") && !target.starts_with("http://") &&
-      !target.starts_with("https://")) {
-    first += " --request-target " + shell_word(event.target);
+  const ResendTarget destination = resend_target(event, deliveries);
+  first += " " + shell_word(destination.url);
+  if (!destination.request_target.empty()) {
+    first += " --request-target " + shell_word(destination.request_target);
   }
   parts.push_back(std::move(first));
 
   const std::vector<std::string> listed = connection_options(event.headers);
+  bool host_kept = false;
   for (const auto& [name, value] : event.headers) {
     const std::string lower = util::to_lower(name);
+    // curl connects to the URL's host whatever Host says; the header only changes what
+    // the listener sees, which then matches what it captured.
+    if (lower == "host" && destination.keep_host && !host_kept) {
+      host_kept = true;
+      parts.push_back("-H " + shell_word(value.empty() ? name + ";" : name + ": " + value));
+      continue;
+    }
     const bool dropped = std::find(k_dropped_headers.begin(), k_dropped_headers.end(), lower) !=
                              k_dropped_headers.end() ||
                          std::find(listed.begin(), listed.end(), lower) != listed.end();

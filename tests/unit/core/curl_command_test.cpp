@@ -147,6 +147,7 @@ TEST_CASE("the curl command of a JSON event")
   const std::string command = curl_command(sample_event());
   CHECK(command ==
         "curl --path-as-is --globoff -X POST 'http://127.0.0.1:7777/github/push?x=1' \\\n"
+        "  -H 'Host: 127.0.0.1:7777' \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         "  -H 'X-Empty;' \\\n"
         "  -H 'User-Agent:' \\\n"
@@ -154,11 +155,11 @@ TEST_CASE("the curl command of a JSON event")
         "  --data-binary '{\"a\":\"b c\"}'\n");
   FakeCurl curl;
   const CurlCall call = curl.run(command);
-  CHECK(call.args == std::vector<std::string>{"--path-as-is", "--globoff", "-X", "POST",
-                                              "http://127.0.0.1:7777/github/push?x=1", "-H",
-                                              "Content-Type: application/json", "-H", "X-Empty;",
-                                              "-H", "User-Agent:", "-H", "Accept:", "--data-binary",
-                                              "{\"a\":\"b c\"}"});
+  CHECK(call.args == std::vector<std::string>{
+                         "--path-as-is", "--globoff", "-X", "POST",
+                         "http://127.0.0.1:7777/github/push?x=1", "-H", "Host: 127.0.0.1:7777",
+                         "-H", "Content-Type: application/json", "-H", "X-Empty;", "-H",
+                         "User-Agent:", "-H", "Accept:", "--data-binary", "{\"a\":\"b c\"}"});
 }
 
 TEST_CASE("quotes, substitutions and globs in captured data stay literal")
@@ -174,8 +175,9 @@ TEST_CASE("quotes, substitutions and globs in captured data stay literal")
   for (const char* shell : {"sh", "bash"}) {
     CAPTURE(shell);
     const CurlCall call = curl.run(curl_command(event), shell);
-    CHECK(call.args[4] == "http://h.example:8080/p?a[]=1&b={x,y}&c=$(id)&d='q'");
-    CHECK(header_args(call) == std::vector<std::string>{"User-Agent: it's `uname` $(id) \"x\"",
+    CHECK(call.args[4] == "http://127.0.0.1:7777/p?a[]=1&b={x,y}&c=$(id)&d='q'");
+    CHECK(header_args(call) == std::vector<std::string>{"Host: h.example:8080",
+                                                        "User-Agent: it's `uname` $(id) \"x\"",
                                                         "Accept: */*", "Content-Type: text/plain"});
     CHECK(sent_body(call) == event.body);
   }
@@ -220,7 +222,7 @@ TEST_CASE("bodies curl would misread or a terminal would act on go through print
   }
 }
 
-TEST_CASE("hop-by-hop, Host and Content-Length headers are dropped")
+TEST_CASE("hop-by-hop and Content-Length headers and repeated Hosts are dropped")
 {
   Event event = sample_event();
   event.headers = {{"Host", "a:1"},
@@ -232,6 +234,7 @@ TEST_CASE("hop-by-hop, Host and Content-Length headers are dropped")
                    {"Transfer-Encoding", "chunked"},
                    {"Upgrade", "h2c"},
                    {"Expect", "100-continue"},
+                   {"Host", "b:2"},
                    {"Content-Length", "11"},
                    {"x-hop", "listed in Connection"},
                    {"User-Agent", "GitHub-Hookshot/abc"},
@@ -239,10 +242,11 @@ TEST_CASE("hop-by-hop, Host and Content-Length headers are dropped")
                    {"X-GitHub-Event", "dup"}};
   FakeCurl curl;
   const CurlCall call = curl.run(curl_command(event));
-  CHECK(header_args(call) == std::vector<std::string>{"User-Agent: GitHub-Hookshot/abc",
+  CHECK(header_args(call) == std::vector<std::string>{"Host: a:1",
+                                                      "User-Agent: GitHub-Hookshot/abc",
                                                       "X-GitHub-Event: push", "X-GitHub-Event: dup",
                                                       "Accept:", "Content-Type:"});
-  CHECK(call.args[4] == "http://a:1/github/push?x=1");
+  CHECK(call.args[4] == "http://127.0.0.1:7777/github/push?x=1");
 }
 
 TEST_CASE("method, version and special targets")
@@ -255,12 +259,12 @@ TEST_CASE("method, version and special targets")
   FakeCurl curl;
   CurlCall call = curl.run(curl_command(event));
   CHECK(call.args == std::vector<std::string>{"--path-as-is", "--globoff", "--http1.0", "--head",
-                                              "http://h/github/push?x=1", "-H", "User-Agent:", "-H",
-                                              "Accept:"});
+                                              "http://127.0.0.1:7777/github/push?x=1", "-H",
+                                              "Host: h", "-H", "User-Agent:", "-H", "Accept:"});
 
   event = sample_event();
   event.method = "PROPFIND";
-  event.headers = {}; // no Host: the listener address from the source
+  event.headers = {}; // no Host: curl sends its own
   event.body.clear();
   call = curl.run(curl_command(event));
   CHECK(call.args[3] == "PROPFIND");
@@ -283,7 +287,8 @@ TEST_CASE("an empty body sent with Content-Length stays an empty body")
   FakeCurl curl;
   const CurlCall call = curl.run(curl_command(event));
   CHECK(sent_body(call) == "");
-  CHECK(header_args(call) == std::vector<std::string>{"User-Agent:", "Accept:", "Content-Type:"});
+  CHECK(header_args(call) ==
+        std::vector<std::string>{"Host: h", "User-Agent:", "Accept:", "Content-Type:"});
 }
 
 TEST_CASE("large bodies suppress Expect and avoid the argument size limit")
@@ -308,7 +313,118 @@ TEST_CASE("control bytes in header values and targets are rebuilt by printf")
   CHECK(is_printable_text(command));
   FakeCurl curl;
   const CurlCall call = curl.run(command);
-  CHECK(call.args[4] == "http://h/x\x1b[2J");
-  CHECK(header_args(call)[0] == "X-Ctl: a\x1b]0;t\x07"
+  CHECK(call.args[4] == "http://127.0.0.1:7777/x\x1b[2J");
+  CHECK(header_args(call)[1] == "X-Ctl: a\x1b]0;t\x07"
                                 "b");
+}
+
+TEST_CASE("a hostile Host never becomes the host curl connects to")
+{
+  Event event = sample_event();
+  event.headers = {{"Host", "169.254.169.254"},
+                   {"Authorization", "Bearer secret"},
+                   {"Content-Type", "application/json"}};
+  FakeCurl curl;
+  CurlCall call = curl.run(curl_command(event));
+  CHECK(call.args[4] == "http://127.0.0.1:7777/github/push?x=1");
+  // The header goes along (rag's listener sees what it captured); curl connects to the URL.
+  CHECK(header_args(call) ==
+        std::vector<std::string>{"Host: 169.254.169.254", "Authorization: Bearer secret",
+                                 "Content-Type: application/json", "User-Agent:", "Accept:"});
+
+  // An absolute-form target names a host too: it is sent verbatim, to the listener.
+  event.target = "http://169.254.169.254/latest/meta-data/";
+  call = curl.run(curl_command(event));
+  CHECK(call.args[4] == "http://127.0.0.1:7777/");
+  CHECK(call.args[5] == "--request-target");
+  CHECK(call.args[6] == "http://169.254.169.254/latest/meta-data/");
+  for (const auto& source : {"tunnel:https://smee.io/abc", "import:events.har", "other"}) {
+    CAPTURE(source);
+    event.source = source;
+    call = curl.run(curl_command(event));
+    CHECK(call.args[4] == "http://localhost:PORT/");
+    CHECK(call.args[6] == "http://169.254.169.254/latest/meta-data/");
+    CHECK(header_args(call) == std::vector<std::string>{"Authorization: Bearer secret",
+                                                        "Content-Type: application/json",
+                                                        "User-Agent:", "Accept:"});
+  }
+}
+
+TEST_CASE("a listen event goes back to the listener that captured it")
+{
+  using rag::core::resend_target;
+  Event event = sample_event();
+  event.headers = {{"Host", "evil.example"}};
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"listen:127.0.0.1:7777", "http://127.0.0.1:7777/github/push?x=1"},
+      {"listen:192.168.1.5:80", "http://192.168.1.5/github/push?x=1"},
+      {"listen:[::1]:9000", "http://[::1]:9000/github/push?x=1"},
+      {"listen:0.0.0.0:9000", "http://127.0.0.1:9000/github/push?x=1"},
+      {"listen:[::]:9000", "http://[::1]:9000/github/push?x=1"},
+  };
+  for (const auto& [source, url] : cases) {
+    CAPTURE(source);
+    event.source = source;
+    const auto target = resend_target(event, {});
+    CHECK(target.url == url);
+    CHECK(target.request_target.empty());
+    CHECK(target.keep_host);
+  }
+  // A source that is not an address (a hand-edited log) gets the placeholder.
+  for (const char* source : {"listen:", "listen:evil.example:80/x", "listen:a@b:1",
+                             "listen:127.0.0.1:7777?q", "listen:1.2.3.4:99999"}) {
+    CAPTURE(source);
+    event.source = source;
+    const auto target = resend_target(event, {});
+    CHECK(target.url == "http://localhost:PORT/github/push?x=1");
+    CHECK_FALSE(target.keep_host);
+  }
+}
+
+TEST_CASE("a tunnel event goes where the tunnel delivered it; others to a placeholder")
+{
+  using rag::core::Delivery;
+  using rag::core::resend_target;
+  Event event = sample_event();
+  event.source = "tunnel:https://smee.io/channel";
+  event.headers = {{"Host", "smee.io"}, {"Content-Type", "application/json"}};
+  const auto delivery = [](std::string target, std::int64_t time_us, bool replay) {
+    Delivery d;
+    d.event_id = "evt_1K151Q78NBGSJ62TEXS3STCH1M";
+    d.target = std::move(target);
+    d.time_us = time_us;
+    d.replay = replay;
+    return d;
+  };
+  const std::vector<Delivery> deliveries = {
+      delivery("http://127.0.0.1:3001/other", 30, false),
+      delivery("http://10.1.2.3:9/replayed", 10, true), // `rag replay --to`: not the tunnel's
+      delivery("http://127.0.0.1:3000/hook?x=1", 20, false),
+  };
+  auto target = resend_target(event, deliveries);
+  CHECK(target.url == "http://127.0.0.1:3000/hook?x=1");
+  CHECK_FALSE(target.keep_host);
+  FakeCurl curl;
+  const CurlCall call = curl.run(curl_command(event, deliveries));
+  CHECK(call.args[4] == "http://127.0.0.1:3000/hook?x=1");
+  CHECK(header_args(call) ==
+        std::vector<std::string>{"Content-Type: application/json", "User-Agent:", "Accept:"});
+
+  // Never delivered, or only replayed, or a target that is not a URL: the placeholder.
+  for (const auto& list :
+       {std::vector<Delivery>{}, std::vector<Delivery>{delivery("http://10.1.2.3:9/", 1, true)},
+        std::vector<Delivery>{delivery("file:///etc/passwd", 1, false)}}) {
+    target = resend_target(event, list);
+    CHECK(target.url == "http://localhost:PORT/github/push?x=1");
+    CHECK_FALSE(target.keep_host);
+  }
+
+  // An imported event's deliveries come from another log: they are not trusted.
+  event.source = "import:events.jsonl";
+  target = resend_target(event, deliveries);
+  CHECK(target.url == "http://localhost:PORT/github/push?x=1");
+  event.target = "*";
+  target = resend_target(event, deliveries);
+  CHECK(target.url == "http://localhost:PORT/");
+  CHECK(target.request_target == "*");
 }
