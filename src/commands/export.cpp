@@ -6,16 +6,14 @@
 #include "core/har.hpp"
 #include "core/log/reader.hpp"
 #include "core/log/record_time.hpp"
+#include "engine/stop_signal.hpp"
+#include "util/file.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <fmt/core.h>
 
@@ -97,63 +95,39 @@ public:
   // A sink writing to the file `path` (mode `mode`).
   static Result<Sink> open(const std::string& path, mode_t mode)
   {
+    auto temp = util::TempFile::create_beside(path, "tmp");
+    if (!temp) {
+      return error(fmt::format("cannot write {}: {}", path, temp.error().message),
+                   "check that its directory exists and is writable");
+    }
     Sink sink;
     sink.m_path = path;
     sink.m_mode = mode;
-    sink.m_temp = path + ".tmp.XXXXXX";
-    const int fd = ::mkstemp(sink.m_temp.data());
-    if (fd < 0) {
-      const int err = errno;
-      sink.m_temp.clear();
-      return error(fmt::format("cannot create {}: {}", path, std::strerror(err)),
-                   "check that its directory exists and is writable");
-    }
-    sink.m_file = ::fdopen(fd, "wb");
-    if (sink.m_file == nullptr) {
-      ::close(fd);
-      return error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    }
+    sink.m_temp.emplace(std::move(*temp));
     return sink;
   }
 
-  Sink(Sink&& other) noexcept { *this = std::move(other); }
-  Sink& operator=(Sink&& other) noexcept
-  {
-    std::swap(m_console, other.m_console);
-    std::swap(m_file, other.m_file);
-    std::swap(m_path, other.m_path);
-    std::swap(m_temp, other.m_temp);
-    std::swap(m_mode, other.m_mode);
-    std::swap(m_failed, other.m_failed);
-    std::swap(m_errno, other.m_errno);
-    return *this;
-  }
+  Sink(Sink&& other) noexcept = default;
+  Sink& operator=(Sink&&) = delete;
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;
-
-  ~Sink()
-  {
-    if (!m_temp.empty()) {
-      if (m_file != nullptr) {
-        std::fclose(m_file);
-      }
-      ::unlink(m_temp.c_str());
-    }
-  }
+  // A temp file not renamed into place is removed (util::TempFile).
+  ~Sink() = default;
 
   bool write(std::string_view text)
   {
+    if (m_failed) {
+      return false;
+    }
     if (m_console != nullptr) {
-      if (!m_failed && !m_console->write_out(text)) {
-        m_failed = true;
-        m_errno = errno;
+      if (!m_console->write_out(text)) {
+        fail(errno);
       }
       return !m_failed;
     }
-    if (!m_failed && !text.empty() &&
-        std::fwrite(text.data(), 1, text.size(), m_file) != text.size()) {
-      m_failed = true;
-      m_errno = errno;
+    m_buffer.append(text);
+    if (m_buffer.size() >= k_buffer_size) {
+      flush_buffer();
     }
     return !m_failed;
   }
@@ -162,47 +136,57 @@ public:
   // sync and rename the temp file over the destination.
   Result<void> commit()
   {
-    if (!m_failed && (m_console != nullptr ? !m_console->flush_out() : std::fflush(m_file) != 0)) {
-      m_failed = true;
-      m_errno = errno;
-    }
     if (m_console != nullptr) {
+      if (!m_failed && !m_console->flush_out()) {
+        fail(errno);
+      }
       if (m_failed && m_errno != EPIPE) {
         return error(fmt::format("cannot write to stdout: {}", std::strerror(m_errno)));
       }
       return {};
     }
-    const int fd = ::fileno(m_file);
-    if (!m_failed && (::fchmod(fd, m_mode) != 0 || ::fsync(fd) != 0)) {
-      m_failed = true;
-      m_errno = errno;
+    flush_buffer();
+    if (!m_failed && ::fchmod(m_temp->fd(), m_mode) != 0) {
+      fail(errno);
     }
-    const int closed = std::fclose(m_file);
-    m_file = nullptr;
-    if (!m_failed && closed != 0) {
-      m_failed = true;
-      m_errno = errno;
+    if (const int err = m_temp->finish(); !m_failed && err != 0) {
+      fail(err);
     }
-    if (!m_failed && ::rename(m_temp.c_str(), m_path.c_str()) != 0) {
-      m_failed = true;
-      m_errno = errno;
+    if (const int err = m_failed ? 0 : m_temp->rename_over(m_path); err != 0) {
+      fail(err);
     }
     if (m_failed) {
       return error(fmt::format("cannot write {}: {}", m_path, std::strerror(m_errno)));
     }
-    m_temp.clear();
     return {};
   }
 
   bool failed() const { return m_failed; }
 
 private:
+  // Writes to the file go out in pieces of about this size.
+  static constexpr std::size_t k_buffer_size = 256 * 1024;
+
   Sink() = default;
 
+  void fail(int err)
+  {
+    m_failed = true;
+    m_errno = err;
+  }
+
+  void flush_buffer()
+  {
+    if (!m_failed && !m_buffer.empty() && !util::write_all(m_temp->fd(), m_buffer)) {
+      fail(errno);
+    }
+    m_buffer.clear();
+  }
+
   engine::Console* m_console = nullptr; // set: standard output through it
-  std::FILE* m_file = nullptr;
+  std::optional<util::TempFile> m_temp; // set: the file being written
   std::string m_path;
-  std::string m_temp; // not empty while a temp file exists
+  std::string m_buffer; // written to the file, not yet to m_temp
   mode_t m_mode = 0600;
   bool m_failed = false;
   int m_errno = 0;
@@ -375,6 +359,12 @@ run_export(const ExportOptions& options, engine::Console& console)
   }
 
   const mode_t mode = options.format == ExportFormat::curl ? 0700 : 0600;
+  // Ctrl-C while the file is written would leave its temporary file behind: the signal
+  // takes effect once the file is in place or its temporary file removed.
+  std::optional<engine::SignalDeferral> deferred;
+  if (!options.output.empty()) {
+    deferred.emplace();
+  }
   std::optional<Sink> opened;
   if (options.output.empty()) {
     opened.emplace(Sink::to(console));

@@ -27,7 +27,16 @@ wait_for 10 '[ "$(log_deliveries)" -eq 5 ]' || fail "expected 5 deliveries, got 
 expect_contains "$(cat "$T/export-o.err")" "exported 5 events as HAR to $T/out.har" "summary on stderr"
 cmp -s "$T/stdout.har" "$T/out.har" || fail "-o and stdout differ"
 expect_eq "$(stat -c %a "$T/out.har")" 600 "export file mode"
-[ -z "$(find "$T" -maxdepth 1 -name 'out.har.tmp.*')" ] || fail "temp file left behind"
+[ -z "$(find "$T" -maxdepth 1 -name '*out.har?*')" ] || fail "temp file left behind"
+"$RAG" export --format har -o "$T/out.har" 2>"$T/export-again.err" || fail "export -o over a file failed"
+cmp -s "$T/stdout.har" "$T/out.har" || fail "-o over an existing file differs"
+[ -z "$(find "$T" -maxdepth 1 -name '*out.har?*')" ] || fail "temp file left behind (overwrite)"
+rc=0
+"$RAG" export --format har -o "$T/missing/out.har" 2>"$T/missing.err" || rc=$?
+expect_eq "$rc" 1 "exit code for -o in a missing directory"
+expect_eq "$(wc -l <"$T/missing.err")" 1 "one line of error for -o in a missing directory"
+expect_contains "$(cat "$T/missing.err")" "rag: error: cannot write $T/missing/out.har" "-o path named"
+rm "$T/missing.err"
 
 python3 - "$T/out.har" "$RAG_LOG" "$T/body.bin" <<'PY' || fail "HAR validation failed"
 import base64, json, sys
