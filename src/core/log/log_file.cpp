@@ -35,6 +35,35 @@ make_directories(const std::string& dir)
   return {};
 }
 
+// Return what the file type in `mode` is, for a message: "a FIFO", "a directory", ...
+const char*
+file_kind(mode_t mode)
+{
+  if (S_ISDIR(mode)) {
+    return "a directory";
+  }
+  if (S_ISFIFO(mode)) {
+    return "a FIFO (named pipe)";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  if (S_ISCHR(mode)) {
+    return "a character device";
+  }
+  if (S_ISBLK(mode)) {
+    return "a block device";
+  }
+  return "a special file";
+}
+
+Error
+not_regular_error(const std::string& path, mode_t mode)
+{
+  return error(fmt::format("event log {} is {}, not a regular file", path, file_kind(mode)),
+               "remove it, or pass --log FILE naming a regular file");
+}
+
 struct DefaultLogPath
 {
   std::string path;
@@ -98,6 +127,44 @@ describe_default_log_path(const LogPathEnv& env)
 }
 
 Result<int>
+open_regular_log(const std::string& path, int flags, mode_t mode)
+{
+  // O_NONBLOCK: open(2) of a FIFO waits for its other end, and of some devices for the
+  // device, forever; it changes nothing for a regular file, and is cleared below.
+  const int fd = ::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC, mode);
+  if (fd < 0) {
+    const int err = errno;
+    // open(2) itself refuses some: a directory to write (EISDIR), a socket or a FIFO
+    // without a reader (ENXIO); O_EXCL anything that exists (EEXIST).
+    struct stat st
+    {};
+    if (err != ENOENT && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return not_regular_error(path, st.st_mode);
+    }
+    errno = err;
+    return -1;
+  }
+  struct stat st
+  {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    // A FIFO would take a writer's records (200 to the sender) into a pipe nobody reads,
+    // and block once it is full; a reader would wait on it forever.
+    ::close(fd);
+    return not_regular_error(path, st.st_mode);
+  }
+  if (const int status = ::fcntl(fd, F_GETFL); status >= 0) {
+    ::fcntl(fd, F_SETFL, status & ~O_NONBLOCK);
+  }
+  return fd;
+}
+
+Result<int>
 open_log_for_append(const std::string& path)
 {
   if (path.empty()) {
@@ -111,13 +178,13 @@ open_log_for_append(const std::string& path)
   // O_EXCL first so that we know whether we created the file and must set its
   // mode exactly (the umask could otherwise leave it unreadable or unwritable).
   for (int attempt = 0; attempt < 3; ++attempt) {
-    int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    RAG_TRY_ASSIGN(int fd, open_regular_log(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL, 0600));
     if (fd >= 0) {
       ::fchmod(fd, 0600);
       return fd;
     }
     if (errno == EEXIST) {
-      fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+      RAG_TRY_ASSIGN(fd, open_regular_log(path, O_RDWR | O_APPEND));
       if (fd >= 0) {
         return fd;
       }
@@ -141,7 +208,7 @@ lock_file_at_path(int& fd, const std::string& path, LockFor who,
     if (who == LockFor::append) {
       return open_log_for_append(path);
     }
-    const int opened = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    RAG_TRY_ASSIGN(const int opened, open_regular_log(path, O_RDONLY));
     if (opened < 0) {
       return error(fmt::format("cannot open event log {}: {}", path, errno_text(errno)));
     }
@@ -163,7 +230,11 @@ lock_file_at_path(int& fd, const std::string& path, LockFor who,
       ::flock(fd, LOCK_UN);
       return error(fmt::format("cannot write event log {}: {}", path, errno_text(err)));
     }
-    const LockedLogFile locked{static_cast<std::uint64_t>(by_fd.st_size), S_ISREG(by_fd.st_mode)};
+    if (!S_ISREG(by_fd.st_mode)) {
+      ::flock(fd, LOCK_UN);
+      return not_regular_error(path, by_fd.st_mode);
+    }
+    const LockedLogFile locked{static_cast<std::uint64_t>(by_fd.st_size)};
     // A log that prune replaced or someone removed has no links left, which fstat tells
     // for free; one moved elsewhere is noticed by looking at the path, which costs a
     // syscall per append under load, so a writer looks at most every `recheck`.

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
 
 namespace rag::core {
 
@@ -30,9 +31,16 @@ std::string default_log_path(const LogPathEnv& env);
 // is not set)", and so on.
 std::string describe_default_log_path(const LogPathEnv& env);
 
+// Open the log at `path` as open(2) with `flags` and `mode` would, but never wait (a FIFO
+// without its other end, a device) and refuse anything but a regular file: return the
+// descriptor (close-on-exec, blocking), -1 with errno set when open(2) failed (ENOENT: no
+// such file), or an Error naming the path and what it is (a FIFO, a directory, a socket,
+// a device) when it is not a regular file.
+Result<int> open_regular_log(const std::string& path, int flags, mode_t mode = 0);
+
 // Create the log's missing directories (0700) and open the log for appending and reading,
 // creating it with mode 0600 whatever the umask; return the descriptor, or an Error
-// naming the path with the hint to pass --log.
+// naming the path (with the hint to pass --log), also when it is not a regular file.
 Result<int> open_log_for_append(const std::string& path);
 
 // Who takes the log's lock, which decides how lock_file_at_path follows the path.
@@ -50,7 +58,6 @@ enum class LockFor {
 struct LockedLogFile
 {
   std::uint64_t size = 0; // its size, read once the lock was held
-  bool regular = false;   // a regular file (not a FIFO or a device)
 };
 
 // Take the exclusive flock that every writer and prune takes, on the file `path` names
@@ -58,11 +65,12 @@ struct LockedLogFile
 // locked, it is no longer the file at `path` (a prune renamed a rewritten log over it,
 // or it was removed), it is unlocked, `path` is opened again as `who` says, the new
 // descriptor replaces `fd` (opened before the old one is closed, so `fd` changes value),
-// and the lock is taken again. On success `fd` holds the lock; on an Error it does not
-// necessarily, and stays open for the caller to close. When `last_path_check` is given
-// (a writer, which locks once per write), a file that still has a link is taken as the
-// one at `path` for `recheck` after the path was last seen to name it, which saves a
-// stat per write: a log moved elsewhere is noticed within `recheck`.
+// and the lock is taken again. A file that is not a regular file (a FIFO or a directory
+// put in the log's place) is an Error, never written to. On success `fd` holds the lock; on an
+// Error it does not necessarily, and stays open for the caller to close. When `last_path_check` is
+// given (a writer, which locks once per write), a file that still has a link is taken as the one at
+// `path` for `recheck` after the path was last seen to name it, which saves a stat per write: a log
+// moved elsewhere is noticed within `recheck`.
 Result<LockedLogFile>
 lock_file_at_path(int& fd, const std::string& path, LockFor who,
                   std::chrono::steady_clock::time_point* last_path_check = nullptr,

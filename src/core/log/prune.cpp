@@ -298,7 +298,8 @@ prune_log(const std::string& path_arg, const PrunePolicy& policy, bool dry_run,
   const std::string& path = *real;
 
   // Plan without the lock, so writers wait only for the copy, not for the parsing.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  RAG_TRY_ASSIGN(const int opened, open_regular_log(path, O_RDONLY));
+  Fd fd(opened);
   if (!fd.valid()) {
     if (errno == ENOENT) {
       return PruneReport{};

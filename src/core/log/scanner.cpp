@@ -1,5 +1,6 @@
 #include "core/log/scanner.hpp"
 
+#include "core/log/log_file.hpp"
 #include "util/file.hpp"
 
 #include <algorithm>
@@ -70,7 +71,7 @@ Result<OpenLog>
 open_log_for_reading(const std::string& path)
 {
   OpenLog log;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  RAG_TRY_ASSIGN(const int fd, open_regular_log(path, O_RDONLY));
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) {
@@ -83,9 +84,6 @@ open_log_for_reading(const std::string& path)
   {};
   if (::fstat(fd, &st) != 0) {
     return read_error(path, errno);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    return error(fmt::format("cannot read event log {}: {}", path, errno_text(EISDIR)));
   }
   log.size = static_cast<std::uint64_t>(st.st_size);
   return log;

@@ -51,8 +51,9 @@ struct OpenLog
   std::uint64_t size = 0;
 };
 
-// Open the log for reading; a missing file is an invalid Fd (reads as empty), a
-// directory or an unreadable file an Error naming the path.
+// Open the log for reading; a missing file is an invalid Fd (reads as empty), anything
+// but a regular file (a directory, a FIFO: never waited on) or an unreadable file an
+// Error naming the path.
 Result<OpenLog> open_log_for_reading(const std::string& path);
 
 // What a forward scan saw.

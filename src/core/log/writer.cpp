@@ -205,12 +205,11 @@ EventLogWriter::write_lines(const std::string& lines)
   }
   RAG_TRY(locked);
   std::uint64_t size = locked->size;
-  const bool regular = locked->regular;
   FlockGuard unlock(m_fd);
 
   // A file that does not have the size our last write left was written by someone
   // else since: check it ends in a whole line.
-  if (regular && size > 0 && size != shared.size_after_write) {
+  if (size > 0 && size != shared.size_after_write) {
     char last = 0;
     if (pread_full(m_fd, &last, 1, size - 1) != 1) {
       shared.size_after_write = std::numeric_limits<std::uint64_t>::max();
@@ -231,7 +230,7 @@ EventLogWriter::write_lines(const std::string& lines)
       }
       const int err = errno;
       shared.size_after_write = std::numeric_limits<std::uint64_t>::max();
-      if (written > 0 && regular) {
+      if (written > 0) {
         // Take back the partial write so the log stays whole (ENOSPC, EFBIG, ...).
         [[maybe_unused]] const int rc = ::ftruncate(m_fd, static_cast<off_t>(size));
       }
@@ -239,8 +238,7 @@ EventLogWriter::write_lines(const std::string& lines)
     }
     written += static_cast<std::size_t>(n);
   }
-  shared.size_after_write =
-      regular ? size + lines.size() : std::numeric_limits<std::uint64_t>::max();
+  shared.size_after_write = size + lines.size();
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include "util/fd.hpp"
 #include "util/file.hpp"
 
+#include "support/fifo.hpp"
 #include "support/log_lines.hpp"
 #include "support/temp_dir.hpp"
 
@@ -11,7 +12,12 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -43,7 +49,6 @@ TEST_CASE("log_file: lock_file_at_path locks the file the path names now, for wr
   REQUIRE(locked.ok());
   REQUIRE(fd >= 0);
   CHECK(locked->size == 8);
-  CHECK(locked->regular);
   {
     rag::util::Fd other(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     CHECK(::flock(other.get(), LOCK_EX | LOCK_NB) != 0);
@@ -91,4 +96,68 @@ TEST_CASE("log_file: describe_default_log_path names the variable that applied")
         "$HOME/.local/state/rag/events.jsonl (XDG_STATE_HOME is not set)");
   CHECK(default_log_path({nullptr, "/home/dev"}) == "/home/dev/.local/state/rag/events.jsonl");
   CHECK(describe_default_log_path({nullptr, nullptr}).find("HOME is not set") != std::string::npos);
+}
+
+TEST_CASE("log_file: a log path naming a FIFO, a directory, a socket or a device is refused")
+{
+  TempDir dir;
+  const auto fifo = dir.file("fifo.jsonl");
+  // Held open at the other end: the open itself succeeds, and only the file type tells.
+  rag::util::Fd held = make_held_fifo(fifo);
+
+  const auto socket_path = dir.file("socket.jsonl");
+  rag::util::Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  REQUIRE(socket_path.size() < sizeof address.sun_path);
+  socket_path.copy(address.sun_path, socket_path.size());
+  REQUIRE(::bind(sock.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {fifo, "a FIFO (named pipe)"},
+      {dir.path(), "a directory"},
+      {socket_path, "a socket"},
+      {"/dev/null", "a character device"},
+  };
+  for (const auto& [path, kind] : cases) {
+    CAPTURE(path);
+    const std::string message = fmt::format("event log {} is {}, not a regular file", path, kind);
+    for (const int flags : {O_RDONLY, O_RDWR | O_APPEND, O_WRONLY | O_APPEND}) {
+      CAPTURE(flags);
+      auto opened = open_regular_log(path, flags);
+      REQUIRE_FALSE(opened.ok());
+      CHECK(opened.error().message == message);
+      CHECK(opened.error().hint == "remove it, or pass --log FILE naming a regular file");
+    }
+    auto appending = open_log_for_append(path);
+    REQUIRE_FALSE(appending.ok());
+    CHECK(appending.error().message == message);
+    for (const LockFor who : {LockFor::append, LockFor::rewrite}) {
+      int fd = -1;
+      auto locked = lock_file_at_path(fd, path, who);
+      REQUIRE_FALSE(locked.ok());
+      CHECK(locked.error().message == message);
+      CHECK(fd == -1);
+    }
+  }
+
+  // A FIFO nobody has open: O_WRONLY would wait for a reader forever.
+  held.close();
+  auto lonely = open_regular_log(fifo, O_WRONLY | O_APPEND);
+  REQUIRE_FALSE(lonely.ok());
+  CHECK(lonely.error().message ==
+        fmt::format("event log {} is a FIFO (named pipe), not a regular file", fifo));
+
+  // A regular file opens blocking; a missing one is -1 with errno ENOENT.
+  write_file(dir.file("events.jsonl"), "{}\n");
+  auto regular = open_regular_log(dir.file("events.jsonl"), O_RDONLY);
+  REQUIRE(regular.ok());
+  REQUIRE(*regular >= 0);
+  rag::util::Fd regular_fd(*regular);
+  CHECK((::fcntl(regular_fd.get(), F_GETFL) & O_NONBLOCK) == 0);
+  CHECK((::fcntl(regular_fd.get(), F_GETFD) & FD_CLOEXEC) != 0);
+  auto missing = open_regular_log(dir.file("none.jsonl"), O_RDONLY);
+  REQUIRE(missing.ok());
+  CHECK(*missing == -1);
+  CHECK(errno == ENOENT);
 }

@@ -3,6 +3,7 @@
 #include "core/log/record_writer.hpp"
 #include "core/log/writer.hpp"
 
+#include "support/fifo.hpp"
 #include "support/log_lines.hpp"
 #include "support/temp_dir.hpp"
 
@@ -242,6 +243,21 @@ TEST_CASE("prune: prune_log of a missing log, and a policy must be one of two")
   auto both = prune_log(dir.file("none.jsonl"), PrunePolicy{1, 5}, false);
   REQUIRE_FALSE(both);
   CHECK(both.error().exit_code == 2);
+}
+
+TEST_CASE("prune: prune_log of a FIFO or a directory is an error, never a wait")
+{
+  TempDir dir;
+  const auto fifo = dir.file("fifo.jsonl");
+  const rag::util::Fd held = make_held_fifo(fifo);
+  auto pruned = prune_log(fifo, PrunePolicy{1, std::nullopt}, false);
+  REQUIRE_FALSE(pruned);
+  CHECK(pruned.error().message ==
+        fmt::format("event log {} is a FIFO (named pipe), not a regular file", fifo));
+  auto of_dir = prune_log(dir.path(), PrunePolicy{1, std::nullopt}, false);
+  REQUIRE_FALSE(of_dir);
+  CHECK(of_dir.error().message ==
+        fmt::format("event log {} is a directory, not a regular file", dir.path()));
 }
 
 TEST_CASE("prune: the prune report as JSON")

@@ -2,6 +2,7 @@
 
 #include "core/log/writer.hpp"
 
+#include "support/fifo.hpp"
 #include "support/log_fixture.hpp"
 #include "support/log_lines.hpp"
 #include "support/temp_dir.hpp"
@@ -35,6 +36,32 @@ TEST_CASE("reader: a missing file reads as empty")
   auto found = reader.find_event("0");
   REQUIRE_FALSE(found.ok());
   CHECK(found.error().message == "no event matches '0'");
+}
+
+TEST_CASE("reader: a FIFO or a directory at the log path is an error, never a wait")
+{
+  TempDir dir;
+  const auto fifo = dir.file("fifo.jsonl");
+  // Someone holds the other end open, so even a blocking open would return: a FIFO
+  // read as a log would then look empty, or wait for data forever.
+  const rag::util::Fd held = make_held_fifo(fifo);
+  for (const auto& [path, kind] :
+       {std::pair<std::string, std::string>{fifo, "a FIFO (named pipe)"},
+        std::pair<std::string, std::string>{dir.path(), "a directory"}}) {
+    CAPTURE(path);
+    const std::string message = fmt::format("event log {} is {}, not a regular file", path, kind);
+    EventLogReader reader(path);
+    auto scanned = reader.scan_lines([](const LogLine&) { return true; });
+    REQUIRE_FALSE(scanned.ok());
+    CHECK(scanned.error().message == message);
+    auto found = reader.find_event("0");
+    REQUIRE_FALSE(found.ok());
+    CHECK(found.error().message == message);
+    auto newest = reader.for_each_event_newest(EventFilter{}, NewestEventsQuery{},
+                                               [](EventWithDeliveries&&) { return true; });
+    REQUIRE_FALSE(newest.ok());
+    CHECK(newest.error().message == message);
+  }
 }
 
 TEST_CASE("reader: a corrupt middle line is skipped and named by its line number")

@@ -2,6 +2,7 @@
 
 #include "core/log/reader.hpp"
 
+#include "support/fifo.hpp"
 #include "support/log_lines.hpp"
 #include "support/temp_dir.hpp"
 
@@ -78,7 +79,7 @@ TEST_CASE("writer: an unwritable path is one clear error")
   auto is_dir = EventLogWriter::open(dir.path());
   REQUIRE_FALSE(is_dir.ok());
   CHECK(is_dir.error().message ==
-        fmt::format("cannot open event log {}: Is a directory", dir.path()));
+        fmt::format("event log {} is a directory, not a regular file", dir.path()));
 
   auto empty = EventLogWriter::open("");
   CHECK_FALSE(empty.ok());
@@ -174,6 +175,60 @@ TEST_CASE("writer: a writer follows the path when the log is replaced or removed
   REQUIRE(writer->append("{\"n\":3}").ok());
   CHECK(read_file(path) == "{\"n\":3}\n");
   CHECK(mode_of(path) == 0600);
+}
+
+TEST_CASE("writer: a log path naming a FIFO is refused at open")
+{
+  TempDir dir;
+  const auto path = dir.file("events.jsonl");
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  auto writer = EventLogWriter::open(path);
+  REQUIRE_FALSE(writer.ok());
+  CHECK(writer.error().message ==
+        fmt::format("event log {} is a FIFO (named pipe), not a regular file", path));
+  CHECK(writer.error().exit_code == 1);
+  auto device = EventLogWriter::open("/dev/null");
+  REQUIRE_FALSE(device.ok());
+  CHECK(device.error().message == "event log /dev/null is a character device, not a regular file");
+}
+
+TEST_CASE("writer: a log swapped for a FIFO fails each append until a file is back")
+{
+  TempDir dir;
+  const auto path = dir.file("events.jsonl");
+  auto writer = EventLogWriter::open(path);
+  REQUIRE(writer.ok());
+  REQUIRE(writer->append("{\"n\":1}").ok());
+
+  // Removed and replaced by a FIFO that someone reads: a record written there would be
+  // gone (and the sender told 200), so the append fails instead.
+  REQUIRE(::unlink(path.c_str()) == 0);
+  const rag::util::Fd reader_end = make_held_fifo(path);
+  const std::string message =
+      fmt::format("event log {} is a FIFO (named pipe), not a regular file", path);
+  for (int i = 0; i < 3; ++i) {
+    auto appended = writer->append("{\"n\":2}");
+    REQUIRE_FALSE(appended.ok());
+    CHECK(appended.error().message == message);
+  }
+  char byte = 0;
+  CHECK(::read(reader_end.get(), &byte, 1) <= 0); // nothing reached the FIFO
+
+  // Moved away (so it keeps its link) and replaced: noticed at the next look at the path.
+  REQUIRE(::unlink(path.c_str()) == 0);
+  REQUIRE(writer->append("{\"n\":3}").ok());
+  REQUIRE(::rename(path.c_str(), dir.file("moved.jsonl").c_str()) == 0);
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  std::this_thread::sleep_for(EventLogWriter::k_path_recheck + std::chrono::milliseconds(20));
+  auto appended = writer->append("{\"n\":4}");
+  REQUIRE_FALSE(appended.ok());
+  CHECK(appended.error().message == message);
+  CHECK(read_file(dir.file("moved.jsonl")) == "{\"n\":3}\n");
+
+  // A regular file in its place again: the writer goes on there.
+  REQUIRE(::unlink(path.c_str()) == 0);
+  REQUIRE(writer->append("{\"n\":5}").ok());
+  CHECK(read_file(path) == "{\"n\":5}\n");
 }
 
 TEST_CASE("writer: queued lines wait for the next append or flush")
