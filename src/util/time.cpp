@@ -63,15 +63,18 @@ format_rfc3339_us(std::int64_t time_us, bool fraction)
                                                                              : 86'400'000'000 - 1;
   const std::chrono::hh_mm_ss<microseconds> clock{microseconds(in_day_us)};
   const int year = static_cast<int>(date.year());
-  std::string out = fmt::format("{}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", year < 0 ? "-" : "",
-                                year < 0 ? -year : year, static_cast<unsigned>(date.month()),
-                                static_cast<unsigned>(date.day()), clock.hours().count(),
-                                clock.minutes().count(), clock.seconds().count());
+  // Into a stack buffer, one string at the end: the log formats a time for every event.
+  // The widest text is "-32767-12-31T23:59:59.999999Z" (29 bytes): years are clamped.
+  char buffer[40];
+  char* end = fmt::format_to(buffer, "{}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", year < 0 ? "-" : "",
+                             year < 0 ? -year : year, static_cast<unsigned>(date.month()),
+                             static_cast<unsigned>(date.day()), clock.hours().count(),
+                             clock.minutes().count(), clock.seconds().count());
   if (fraction) {
-    out += fmt::format(".{:06}", clock.subseconds().count());
+    end = fmt::format_to(end, ".{:06}", clock.subseconds().count());
   }
-  out.push_back('Z');
-  return out;
+  *end++ = 'Z';
+  return std::string(buffer, end);
 }
 
 std::optional<std::int64_t>
