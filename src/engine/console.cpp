@@ -34,16 +34,8 @@ TerminalConsole::TerminalConsole()
 void
 TerminalConsole::out(std::string_view line)
 {
-  std::lock_guard lock(m_mutex);
   // Data lines share the terminal with the status line only when both go to one.
-  const bool around_status = m_status_drawn && m_out_tty;
-  if (around_status) {
-    clear_status();
-  }
-  util::write_line(stdout, line);
-  if (around_status) {
-    redraw_status();
-  }
+  write_line_below_status(stdout, line, m_out_tty);
 }
 
 bool
@@ -61,12 +53,19 @@ TerminalConsole::flush_out()
 void
 TerminalConsole::err(std::string_view line)
 {
+  write_line_below_status(stderr, line, true);
+}
+
+void
+TerminalConsole::write_line_below_status(std::FILE* stream, std::string_view line,
+                                         bool shares_terminal)
+{
   std::lock_guard lock(m_mutex);
-  const bool around_status = m_status_drawn;
+  const bool around_status = m_status_drawn && shares_terminal;
   if (around_status) {
     clear_status();
   }
-  util::write_line(stderr, line);
+  util::write_line(stream, line);
   if (around_status) {
     redraw_status();
   }

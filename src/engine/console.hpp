@@ -7,6 +7,7 @@
 
 #include "util/result.hpp"
 
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -62,6 +63,9 @@ public:
   bool shows_status() const override { return m_err_tty; }
 
 private:
+  // Write `line` to `stream`; when `shares_terminal` with a drawn status line, take the
+  // status line off first and draw it again below.
+  void write_line_below_status(std::FILE* stream, std::string_view line, bool shares_terminal);
   // Take the status line off the terminal (m_mutex held).
   void clear_status();
   // Draw it again after a line was written above it (m_mutex held).
