@@ -148,6 +148,23 @@ append_int(std::string& out, Int value)
   out.append(buf, static_cast<std::size_t>(res.ptr - buf));
 }
 
+// Append `"key":"text"`.
+void
+append_string_field(std::string& out, std::string_view key, std::string_view text)
+{
+  append_key(out, key);
+  append_string(out, text);
+}
+
+// Append `"key":value` for an integer.
+template<typename Int>
+void
+append_int_field(std::string& out, std::string_view key, Int value)
+{
+  append_key(out, key);
+  append_int(out, value);
+}
+
 // Append microseconds as milliseconds with exactly three decimals ("1.234"), which
 // parses back to the same microseconds.
 void
@@ -243,21 +260,17 @@ to_json_line(const Event& event)
   out.append("{\"v\":");
   append_int(out, k_record_version);
   out.append(",\"kind\":\"event\",");
-  append_key(out, "id");
-  append_string(out, event.id);
+  append_string_field(out, "id", event.id);
   out.push_back(',');
   append_key(out, "time");
   out.push_back('"');
   out.append(format_time_us(event.time_us));
   out.append("\",");
-  append_key(out, "source");
-  append_string(out, event.source);
+  append_string_field(out, "source", event.source);
   out.push_back(',');
-  append_key(out, "remote");
-  append_string(out, event.remote);
+  append_string_field(out, "remote", event.remote);
   out.push_back(',');
-  append_key(out, "method");
-  append_string(out, event.method);
+  append_string_field(out, "method", event.method);
   out.push_back(',');
   append_key(out, "target");
   if (util::is_valid_utf8(event.target)) {
@@ -270,16 +283,14 @@ to_json_line(const Event& event)
     out.append("\",\"target_encoding\":\"base64\"");
   }
   out.push_back(',');
-  append_key(out, "http_version");
-  append_string(out, event.http_version);
+  append_string_field(out, "http_version", event.http_version);
   out.push_back(',');
   append_key(out, "headers");
   append_headers(out, event.headers);
   out.push_back(',');
   append_body(out, event.body);
   out.push_back(',');
-  append_key(out, "body_size");
-  append_int(out, event.body.size());
+  append_int_field(out, "body_size", event.body.size());
   out.push_back(',');
   append_key(out, "body_sha256");
   out.push_back('"');
@@ -295,26 +306,21 @@ to_json_line(const Event& event)
   }
   if (!event.verdict.empty()) {
     out.push_back(',');
-    append_key(out, "verdict");
-    append_string(out, event.verdict);
+    append_string_field(out, "verdict", event.verdict);
   }
   if (!event.relay_id.empty()) {
     out.push_back(',');
-    append_key(out, "relay_id");
-    append_string(out, event.relay_id);
+    append_string_field(out, "relay_id", event.relay_id);
   }
   if (event.rejected) {
     const Rejection& rejected = *event.rejected;
     out.append(",\"rejected\":{");
-    append_key(out, "status");
-    append_int(out, rejected.status);
+    append_int_field(out, "status", rejected.status);
     out.push_back(',');
-    append_key(out, "reason");
-    append_string(out, rejected.reason);
+    append_string_field(out, "reason", rejected.reason);
     if (rejected.body_dropped) {
       out.push_back(',');
-      append_key(out, "body_dropped");
-      append_int(out, *rejected.body_dropped);
+      append_int_field(out, "body_dropped", *rejected.body_dropped);
     }
     out.push_back('}');
   }
@@ -332,34 +338,28 @@ to_json_line(const Delivery& delivery)
   out.append("{\"v\":");
   append_int(out, k_record_version);
   out.append(",\"kind\":\"delivery\",");
-  append_key(out, "id");
-  append_string(out, delivery.id);
+  append_string_field(out, "id", delivery.id);
   out.push_back(',');
-  append_key(out, "event_id");
-  append_string(out, delivery.event_id);
+  append_string_field(out, "event_id", delivery.event_id);
   out.push_back(',');
   append_key(out, "time");
   out.push_back('"');
   out.append(format_time_us(delivery.time_us));
   out.append("\",");
-  append_key(out, "target");
-  append_string(out, delivery.target);
+  append_string_field(out, "target", delivery.target);
   out.push_back(',');
-  append_key(out, "attempt");
-  append_int(out, delivery.attempt);
+  append_int_field(out, "attempt", delivery.attempt);
   out.push_back(',');
   append_key(out, "replay");
   out.append(delivery.replay ? "true" : "false");
   out.push_back(',');
-  append_key(out, "status");
-  append_int(out, delivery.status);
+  append_int_field(out, "status", delivery.status);
   out.push_back(',');
   append_key(out, "duration_ms");
   append_ms(out, delivery.duration_us);
   if (!delivery.error.empty()) {
     out.push_back(',');
-    append_key(out, "error");
-    append_string(out, delivery.error);
+    append_string_field(out, "error", delivery.error);
   } else {
     out.append(",\"response\":{");
     append_key(out, "headers");
@@ -367,8 +367,7 @@ to_json_line(const Delivery& delivery)
     out.push_back(',');
     append_body(out, delivery.response_body);
     out.push_back(',');
-    append_key(out, "body_size");
-    append_int(out, delivery.response_body.size());
+    append_int_field(out, "body_size", delivery.response_body.size());
     out.push_back(',');
     append_key(out, "truncated");
     out.append(delivery.response_truncated ? "true" : "false");
